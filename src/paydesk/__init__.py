@@ -1,0 +1,1 @@
+"""paydesk: the payment desk of an online shop, on Stripe."""

@@ -1,0 +1,5 @@
+"""Fixtures shared by every test layer live in tests/fixtures/; this file only wires them in."""
+
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+]
