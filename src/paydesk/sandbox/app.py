@@ -1,0 +1,179 @@
+"""The sandbox's ASGI app: Stripe's routes, the /_sandbox controls, request ids."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from paydesk.sandbox.api import ApiCall, Handler, StripeApi
+from paydesk.sandbox.chaos import Chaos
+from paydesk.sandbox.charges import list_charges, retrieve_charge
+from paydesk.sandbox.config import SandboxConfig
+from paydesk.sandbox.control import ControlEndpoints
+from paydesk.sandbox.delivery import WebhookDelivery
+from paydesk.sandbox.errors import InvalidRequestError, ResourceMissingError, StripeObject
+from paydesk.sandbox.events import EventLog, event_filter
+from paydesk.sandbox.idempotency import KeyedLocks
+from paydesk.sandbox.ids import new_request_id
+from paydesk.sandbox.listing import LIST_PARAMS, paginate
+from paydesk.sandbox.params import optional_str, reject_unknown
+from paydesk.sandbox.payment_intents import PaymentIntents
+from paydesk.sandbox.payment_methods import create_payment_method, retrieve_payment_method
+from paydesk.sandbox.store import SandboxStore
+from paydesk.sandbox.webhook_endpoints import (
+    create_endpoint,
+    delete_endpoint,
+    list_endpoints,
+    register_endpoint,
+    retrieve_endpoint,
+    update_endpoint,
+)
+
+EVENT_LIST_PARAMS = LIST_PARAMS | {"type", "types", "created", "delivery_success"}
+
+
+class RequestIdMiddleware:
+    """Gives every request a `req_…` id and every response its `Request-Id` header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_sandbox_app(
+    config: SandboxConfig | None = None,
+    store: SandboxStore | None = None,
+    chaos: Chaos | None = None,
+) -> Starlette:
+    """Build the sandbox; pass the same `store` again to keep state across restarts."""
+    config = config or SandboxConfig()
+    store = store if store is not None else SandboxStore()
+    chaos = chaos if chaos is not None else Chaos()
+    registered = {endpoint["url"] for endpoint in store.webhook_endpoints.newest_first()}
+    for endpoint in config.webhook_endpoints:
+        if endpoint.url not in registered:
+            register_endpoint(store, endpoint)
+    events = EventLog(store, config.api_version)
+    payment_intents = PaymentIntents(store, events)
+    api = StripeApi(store, config, chaos)
+    control = ControlEndpoints(store, chaos, payment_intents, config.publishable_key)
+
+    def retrieve_intent(call: ApiCall) -> StripeObject:
+        reject_unknown(call.params, frozenset({"client_secret", "expand"}))
+        intent = payment_intents.get(call.path["pi_id"])
+        if call.key.publishable:
+            payment_intents.check_client_secret(intent, optional_str(call.params, "client_secret"))
+        return intent
+
+    def confirm_intent(call: ApiCall) -> StripeObject:
+        if call.key.publishable:
+            intent = payment_intents.get(call.path["pi_id"])
+            payment_intents.check_client_secret(intent, optional_str(call.params, "client_secret"))
+        return payment_intents.confirm(call.path["pi_id"], call.params, call.context)
+
+    def list_events(call: ApiCall) -> StripeObject:
+        reject_unknown(call.params, EVENT_LIST_PARAMS)
+        return paginate(store.events, call.params, "/v1/events", "event", event_filter(call.params))
+
+    def retrieve_event(call: ApiCall) -> StripeObject:
+        event = store.events.get(call.path["evt_id"])
+        if event is None:
+            raise ResourceMissingError("event", call.path["evt_id"])
+        return event
+
+    def retrieve_method(call: ApiCall) -> StripeObject:
+        return retrieve_payment_method(store, call.path["pm_id"])
+
+    def route(path: str, method: str, handler: Handler, publishable: bool = False) -> Route:
+        return Route(path, api.endpoint(handler, allow_publishable=publishable), methods=[method])
+
+    pi = "/v1/payment_intents/{pi_id}"
+    we = "/v1/webhook_endpoints/{we_id}"
+    routes = [
+        route("/v1/payment_intents", "POST", lambda c: payment_intents.create(c.params, c.context)),
+        route("/v1/payment_intents", "GET", lambda c: payment_intents.list(c.params)),
+        route(pi, "GET", retrieve_intent, publishable=True),
+        route(pi, "POST", lambda c: payment_intents.update(c.path["pi_id"], c.params, c.context)),
+        route(f"{pi}/confirm", "POST", confirm_intent, publishable=True),
+        route(
+            f"{pi}/capture",
+            "POST",
+            lambda c: payment_intents.capture(c.path["pi_id"], c.params, c.context),
+        ),
+        route(
+            f"{pi}/cancel",
+            "POST",
+            lambda c: payment_intents.cancel(c.path["pi_id"], c.params, c.context),
+        ),
+        route("/v1/payment_methods", "POST", lambda c: create_payment_method(store, c.params)),
+        route("/v1/payment_methods/{pm_id}", "GET", retrieve_method),
+        route("/v1/charges", "GET", lambda c: list_charges(store, c.params)),
+        route("/v1/charges/{ch_id}", "GET", lambda c: retrieve_charge(store, c.path["ch_id"])),
+        route("/v1/events", "GET", list_events),
+        route("/v1/events/{evt_id}", "GET", retrieve_event),
+        route("/v1/webhook_endpoints", "POST", lambda c: create_endpoint(store, c.params)),
+        route("/v1/webhook_endpoints", "GET", lambda c: list_endpoints(store, c.params)),
+        route(we, "GET", lambda c: retrieve_endpoint(store, c.path["we_id"])),
+        route(we, "POST", lambda c: update_endpoint(store, c.path["we_id"], c.params)),
+        route(we, "DELETE", lambda c: delete_endpoint(store, c.path["we_id"])),
+        Route("/_sandbox/health", control.health, methods=["GET"]),
+        Route("/_sandbox/chaos", control.chaos, methods=["POST"]),
+        Route(
+            "/_sandbox/payment_intents/{pi_id}/authenticate", control.authenticate, methods=["POST"]
+        ),
+        Route("/_sandbox/3ds/{pi_id}", control.challenge, methods=["GET"]),
+        Route("/_sandbox/3ds/{pi_id}", control.answer_challenge, methods=["POST"]),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        delivery = WebhookDelivery(store, config)
+        await delivery.start()
+        api.locks = KeyedLocks()
+        events.on_recorded = delivery.enqueue
+        try:
+            yield
+        finally:
+            events.on_recorded = None
+            await delivery.stop()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: _unrecognized_url, 405: _unrecognized_url},
+    )
+    app.state.store = store
+    app.state.chaos = chaos
+    app.state.config = config
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+async def _unrecognized_url(request: Request, exc: Exception) -> Response:
+    error = InvalidRequestError(
+        f"Unrecognized request URL ({request.method}: {request.url.path}). Please see "
+        "https://stripe.com/docs or we can help at https://support.stripe.com/.",
+        status=404,
+    )
+    return Response(
+        orjson.dumps(error.body(request.state.request_id)), 404, media_type="application/json"
+    )

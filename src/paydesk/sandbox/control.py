@@ -1,0 +1,139 @@
+"""The sandbox's own endpoints under /_sandbox: health, chaos, and 3-D Secure answers."""
+
+from html import escape
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from paydesk.sandbox.chaos import Chaos, ChaosMode
+from paydesk.sandbox.errors import InvalidRequestError, StripeError, StripeObject
+from paydesk.sandbox.forms import decode_form
+from paydesk.sandbox.pages import challenge_page, finished_page
+from paydesk.sandbox.payment_intents import PaymentIntents
+from paydesk.sandbox.store import SandboxStore
+
+
+class ControlEndpoints:
+    def __init__(
+        self,
+        store: SandboxStore,
+        chaos: Chaos,
+        payment_intents: PaymentIntents,
+        publishable_key: str,
+    ) -> None:
+        self._store = store
+        self._chaos = chaos
+        self._payment_intents = payment_intents
+        self._publishable_key = publishable_key
+
+    async def health(self, request: Request) -> Response:
+        return _json(
+            200,
+            {
+                "status": "ok",
+                "publishable_key": self._publishable_key,
+                "payment_intents": len(self._store.payment_intents),
+                "events": len(self._store.events),
+                "pending_deliveries": len(self._store.pending_deliveries),
+                "chaos_remaining": self._chaos.remaining,
+            },
+        )
+
+    async def chaos(self, request: Request) -> Response:
+        request_id: str = request.state.request_id
+        try:
+            body = await _json_body(request)
+            count = body.get("fail_next_requests", 0)
+            mode = body.get("mode", ChaosMode.ERROR_500.value)
+            timeout = body.get("timeout_seconds", 30.0)
+            if not isinstance(count, int) or count < 0:
+                raise InvalidRequestError(
+                    "fail_next_requests must be a non-negative integer",
+                    param="fail_next_requests",
+                )
+            if mode not in ChaosMode.__members__.values():
+                modes = ", ".join(m.value for m in ChaosMode)
+                raise InvalidRequestError(f"mode must be one of {modes}", param="mode")
+            if not isinstance(timeout, int | float) or timeout < 0:
+                raise InvalidRequestError(
+                    "timeout_seconds must be a non-negative number", param="timeout_seconds"
+                )
+        except StripeError as error:
+            return _json(error.status, error.body(request_id))
+        self._chaos.arm(count, ChaosMode(mode), float(timeout))
+        return _json(200, {"fail_next_requests": count, "mode": mode, "timeout_seconds": timeout})
+
+    async def authenticate(self, request: Request) -> Response:
+        """`{"outcome": "succeed" | "fail"}`: answer the 3-D Secure challenge without a browser."""
+        request_id: str = request.state.request_id
+        try:
+            body = await _json_body(request)
+            outcome = body.get("outcome")
+            if outcome not in ("succeed", "fail"):
+                raise InvalidRequestError('outcome must be "succeed" or "fail"', param="outcome")
+            intent = self._payment_intents.authenticate(
+                request.path_params["pi_id"], outcome == "succeed", None
+            )
+        except StripeError as error:
+            return _json(error.status, error.body(request_id))
+        return _json(200, intent)
+
+    async def challenge(self, request: Request) -> Response:
+        pi_id: str = request.path_params["pi_id"]
+        intent = self._store.payment_intents.get(pi_id)
+        if intent is None:
+            return HTMLResponse(
+                "<!doctype html><title>Not found</title><p>No such payment.</p>", 404
+            )
+        if intent["status"] != "requires_action":
+            return HTMLResponse(finished_page(pi_id, intent["status"]))
+        payment_method = self._store.payment_methods.get(intent["payment_method"] or "")
+        last4 = payment_method["card"]["last4"] if payment_method else None
+        return HTMLResponse(challenge_page(pi_id, intent["amount"], intent["currency"], last4))
+
+    async def answer_challenge(self, request: Request) -> Response:
+        pi_id: str = request.path_params["pi_id"]
+        form = decode_form((await request.body()).decode("utf-8", errors="replace"))
+        succeed = form.get("outcome") == "succeed"
+        try:
+            intent = self._payment_intents.get(pi_id)
+            next_action = intent["next_action"] or {}
+            return_url = (next_action.get("redirect_to_url") or {}).get("return_url")
+            intent = self._payment_intents.authenticate(pi_id, succeed, None)
+        except StripeError as error:
+            return HTMLResponse(
+                f"<!doctype html><title>Error</title><p>{escape(error.message)}</p>", error.status
+            )
+        if not return_url:
+            return HTMLResponse(finished_page(pi_id, intent["status"]))
+        query = {
+            "payment_intent": pi_id,
+            "payment_intent_client_secret": intent["client_secret"],
+            "redirect_status": "succeeded" if succeed else "failed",
+        }
+        return RedirectResponse(_with_query(return_url, query), status_code=303)
+
+
+def _with_query(url: str, query: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    joined = "&".join(filter(None, [parts.query, urlencode(query)]))
+    return urlunsplit(parts._replace(query=joined))
+
+
+async def _json_body(request: Request) -> StripeObject:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequestError(f"Invalid JSON body: {exc}") from exc
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The JSON body must be an object")
+    return body
+
+
+def _json(status: int, body: StripeObject) -> Response:
+    return Response(orjson.dumps(body), status, media_type="application/json")

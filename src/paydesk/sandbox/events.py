@@ -1,0 +1,148 @@
+"""Recording Stripe Events as things change, and choosing which ones a list shows."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from paydesk.sandbox import objects
+from paydesk.sandbox.errors import InvalidRequestError, StripeObject
+from paydesk.sandbox.forms import Params
+from paydesk.sandbox.ids import new_id
+from paydesk.sandbox.params import optional_int, optional_str, str_list
+from paydesk.sandbox.store import SandboxStore
+
+EVENT_TYPES = frozenset(
+    {
+        "payment_intent.created",
+        "payment_intent.requires_action",
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        "payment_intent.amount_capturable_updated",
+        "payment_intent.processing",
+        "charge.succeeded",
+        "charge.failed",
+        "charge.captured",
+        "charge.refunded",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Who asked for a change: fills `event.request` and absolute URLs in responses."""
+
+    request_id: str | None
+    idempotency_key: str | None
+    base_url: str
+
+
+def snapshot(obj: StripeObject) -> StripeObject:
+    copied: StripeObject = orjson.loads(orjson.dumps(obj))
+    return copied
+
+
+def endpoint_wants(endpoint: StripeObject, event_type: str) -> bool:
+    enabled: list[str] = endpoint["enabled_events"]
+    return "*" in enabled or event_type in enabled
+
+
+class EventLog:
+    """Appends events to the store and queues them for every endpoint that wants them."""
+
+    def __init__(self, store: SandboxStore, api_version: str) -> None:
+        self._store = store
+        self._api_version = api_version
+        self.on_recorded: Callable[[StripeObject, list[str]], None] | None = None
+
+    def record(
+        self,
+        event_type: str,
+        obj: StripeObject,
+        context: RequestContext | None,
+        previous_attributes: dict[str, Any] | None = None,
+    ) -> StripeObject:
+        endpoints = [
+            endpoint["id"]
+            for endpoint in self._store.webhook_endpoints.newest_first()
+            if endpoint["status"] == "enabled" and endpoint_wants(endpoint, event_type)
+        ]
+        event = objects.event(
+            new_id("evt"),
+            event_type=event_type,
+            snapshot=snapshot(obj),
+            api_version=self._api_version,
+            pending_webhooks=len(endpoints),
+            request_id=context.request_id if context else None,
+            idempotency_key=context.idempotency_key if context else None,
+            previous_attributes=previous_attributes,
+        )
+        self._store.events.add(event)
+        for endpoint_id in endpoints:
+            self._store.pending_deliveries[(event["id"], endpoint_id)] = 0
+        if self.on_recorded is not None and endpoints:
+            self.on_recorded(event, endpoints)
+        return event
+
+
+def event_filter(params: Params) -> Callable[[StripeObject], bool]:
+    """The predicate behind `GET /v1/events`' `type`, `types[]` and `created[...]`."""
+    single = optional_str(params, "type")
+    several = str_list(params, "types")
+    if single and several:
+        raise InvalidRequestError(
+            "You may only specify one of these parameters: type, types.", param="types"
+        )
+    patterns = several or ([single] if single else [])
+    bounds = _created_bounds(params)
+
+    def matches(event: StripeObject) -> bool:
+        event_type: str = event["type"]
+        if patterns and not any(_type_matches(pattern, event_type) for pattern in patterns):
+            return False
+        created: int = event["created"]
+        return all(check(created) for check in bounds)
+
+    return matches
+
+
+def _type_matches(pattern: str, event_type: str) -> bool:
+    if pattern.endswith(".*"):
+        return event_type.startswith(pattern[:-1])
+    return pattern == event_type
+
+
+def _created_bounds(params: Params) -> list[Callable[[int], bool]]:
+    created = params.get("created")
+    if created is None:
+        return []
+    if isinstance(created, str):
+        exact = optional_int(params, "created")
+        return [lambda value: value == exact]
+    if not isinstance(created, dict):
+        raise InvalidRequestError("Invalid created filter", param="created")
+    comparisons: dict[str, Callable[[int, int], bool]] = {
+        "gt": lambda value, bound: value > bound,
+        "gte": lambda value, bound: value >= bound,
+        "lt": lambda value, bound: value < bound,
+        "lte": lambda value, bound: value <= bound,
+    }
+    checks: list[Callable[[int], bool]] = []
+    for operator in created:
+        compare = comparisons.get(operator)
+        if compare is None:
+            raise InvalidRequestError(
+                f"Received unknown parameter: created[{operator}]",
+                code="parameter_unknown",
+                param=f"created[{operator}]",
+            )
+        bound = optional_int(created, operator, param=f"created[{operator}]")
+        assert bound is not None
+        checks.append(_bounded(compare, bound))
+    return checks
+
+
+def _bounded(compare: Callable[[int, int], bool], bound: int) -> Callable[[int], bool]:
+    return lambda value: compare(value, bound)

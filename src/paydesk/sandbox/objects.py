@@ -1,0 +1,301 @@
+"""Builders for Stripe objects with exactly the keys Stripe's own fixtures have."""
+
+import time
+from typing import Any
+
+from paydesk.sandbox.errors import StripeObject
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def card_payment_method(
+    pm_id: str,
+    *,
+    brand: str,
+    last4: str,
+    exp_month: int,
+    exp_year: int,
+    funding: str,
+    fingerprint: str,
+    metadata: dict[str, str],
+    billing_details: dict[str, Any] | None = None,
+) -> StripeObject:
+    details = billing_details or {}
+    address = details.get("address") if isinstance(details.get("address"), dict) else {}
+    return {
+        "allow_redisplay": "unspecified",
+        "billing_details": {
+            "address": {
+                key: (address or {}).get(key)
+                for key in ("city", "country", "line1", "line2", "postal_code", "state")
+            },
+            "email": details.get("email"),
+            "name": details.get("name"),
+            "phone": details.get("phone"),
+            "tax_id": None,
+        },
+        "card": {
+            "brand": brand,
+            "checks": {
+                "address_line1_check": None,
+                "address_postal_code_check": None,
+                "cvc_check": "unchecked",
+            },
+            "country": "US",
+            "display_brand": brand,
+            "exp_month": exp_month,
+            "exp_year": exp_year,
+            "fingerprint": fingerprint,
+            "funding": funding,
+            "generated_from": None,
+            "last4": last4,
+            "networks": {"available": [brand], "preferred": None},
+            "three_d_secure_usage": {"supported": True},
+            "wallet": None,
+            "regulated_status": "unregulated",
+        },
+        "created": now(),
+        "customer": None,
+        "id": pm_id,
+        "livemode": False,
+        "metadata": metadata,
+        "object": "payment_method",
+        "type": "card",
+        "customer_account": None,
+    }
+
+
+def payment_intent(
+    pi_id: str,
+    *,
+    amount: int,
+    currency: str,
+    client_secret: str,
+    capture_method: str,
+    metadata: dict[str, str],
+    description: str | None,
+    receipt_email: str | None,
+    automatic_payment_methods: bool,
+) -> StripeObject:
+    return {
+        "amount": amount,
+        "amount_capturable": 0,
+        "amount_details": {"tip": {}},
+        "amount_received": 0,
+        "application": None,
+        "application_fee_amount": None,
+        "automatic_payment_methods": (
+            {"allow_redirects": "always", "enabled": True} if automatic_payment_methods else None
+        ),
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": capture_method,
+        "client_secret": client_secret,
+        "confirmation_method": "automatic",
+        "created": now(),
+        "currency": currency,
+        "customer": None,
+        "description": description,
+        "id": pi_id,
+        "last_payment_error": None,
+        "latest_charge": None,
+        "livemode": False,
+        "metadata": metadata,
+        "next_action": None,
+        "object": "payment_intent",
+        "on_behalf_of": None,
+        "payment_method": None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": {
+            "card": {
+                "installments": None,
+                "mandate_options": None,
+                "network": None,
+                "request_three_d_secure": "automatic",
+            }
+        },
+        "payment_method_types": ["card"],
+        "processing": None,
+        "receipt_email": receipt_email,
+        "review": None,
+        "setup_future_usage": None,
+        "shipping": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "requires_payment_method",
+        "transfer_data": None,
+        "transfer_group": None,
+        "source": None,
+        "excluded_payment_method_types": None,
+        "customer_account": None,
+        "managed_payments": None,
+    }
+
+
+def charge(
+    ch_id: str,
+    *,
+    intent: StripeObject,
+    payment_method: StripeObject,
+    succeeded: bool,
+    captured: bool,
+    balance_transaction: str | None,
+    failure_code: str | None = None,
+    failure_message: str | None = None,
+    decline_code: str | None = None,
+) -> StripeObject:
+    card = payment_method["card"]
+    amount: int = intent["amount"]
+    outcome: StripeObject = {
+        "advice_code": None,
+        "network_advice_code": None,
+        "network_decline_code": None,
+        "network_status": "approved_by_network" if succeeded else "declined_by_network",
+        "reason": None if succeeded else decline_code,
+        "risk_level": "normal",
+        "risk_score": 32,
+        "seller_message": (
+            "Payment complete."
+            if succeeded
+            else "The bank did not return any further details with this decline."
+        ),
+        "type": "authorized" if succeeded else "issuer_declined",
+    }
+    return {
+        "amount": amount,
+        "amount_captured": amount if captured else 0,
+        "amount_refunded": 0,
+        "application": None,
+        "application_fee": None,
+        "application_fee_amount": None,
+        "balance_transaction": balance_transaction,
+        "billing_details": payment_method["billing_details"],
+        "calculated_statement_descriptor": "PAYDESK SANDBOX",
+        "captured": captured,
+        "created": now(),
+        "currency": intent["currency"],
+        "customer": None,
+        "description": intent["description"],
+        "disputed": False,
+        "failure_balance_transaction": None,
+        "failure_code": failure_code,
+        "failure_message": failure_message,
+        "fraud_details": {},
+        "id": ch_id,
+        "livemode": False,
+        "metadata": dict(intent["metadata"]),
+        "object": "charge",
+        "on_behalf_of": None,
+        "outcome": outcome,
+        "paid": succeeded,
+        "payment_intent": intent["id"],
+        "payment_method": payment_method["id"],
+        "payment_method_details": {
+            "card": {
+                "amount_authorized": amount if succeeded else None,
+                "brand": card["brand"],
+                "checks": card["checks"],
+                "country": card["country"],
+                "exp_month": card["exp_month"],
+                "exp_year": card["exp_year"],
+                "extended_authorization": {"status": "disabled"},
+                "fingerprint": card["fingerprint"],
+                "funding": card["funding"],
+                "incremental_authorization": {"status": "unavailable"},
+                "installments": None,
+                "last4": card["last4"],
+                "mandate": None,
+                "multicapture": {"status": "unavailable"},
+                "network": card["brand"],
+                "network_token": {"used": False},
+                "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
+                "three_d_secure": None,
+                "wallet": None,
+                "authorization_code": None,
+                "regulated_status": card["regulated_status"],
+                "network_transaction_id": None,
+                "transaction_link_id": None,
+            },
+            "type": "card",
+        },
+        "receipt_email": intent["receipt_email"],
+        "receipt_number": None,
+        "receipt_url": None,
+        "refunded": False,
+        "refunds": {
+            "data": [],
+            "has_more": False,
+            "object": "list",
+            "url": f"/v1/charges/{ch_id}/refunds",
+        },
+        "review": None,
+        "shipping": None,
+        "source_transfer": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "succeeded" if succeeded else "failed",
+        "transfer_data": None,
+        "transfer_group": None,
+        "source": None,
+    }
+
+
+def event(
+    evt_id: str,
+    *,
+    event_type: str,
+    snapshot: StripeObject,
+    api_version: str,
+    pending_webhooks: int,
+    request_id: str | None,
+    idempotency_key: str | None,
+    previous_attributes: dict[str, Any] | None = None,
+) -> StripeObject:
+    data: StripeObject = {"object": snapshot}
+    if previous_attributes:
+        data["previous_attributes"] = previous_attributes
+    return {
+        "api_version": api_version,
+        "created": now(),
+        "data": data,
+        "id": evt_id,
+        "livemode": False,
+        "object": "event",
+        "pending_webhooks": pending_webhooks,
+        "request": {"id": request_id, "idempotency_key": idempotency_key},
+        "type": event_type,
+    }
+
+
+def webhook_endpoint(
+    we_id: str,
+    *,
+    url: str,
+    enabled_events: list[str],
+    api_version: str | None,
+    description: str | None,
+    metadata: dict[str, str],
+) -> StripeObject:
+    return {
+        "api_version": api_version,
+        "application": None,
+        "created": now(),
+        "description": description,
+        "enabled_events": enabled_events,
+        "id": we_id,
+        "livemode": False,
+        "metadata": metadata,
+        "object": "webhook_endpoint",
+        "status": "enabled",
+        "url": url,
+    }
+
+
+def deleted(object_id: str, kind: str) -> StripeObject:
+    return {"id": object_id, "object": kind, "deleted": True}
+
+
+def list_object(data: list[StripeObject], has_more: bool, url: str) -> StripeObject:
+    return {"object": "list", "data": data, "has_more": has_more, "url": url}
