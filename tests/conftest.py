@@ -1,5 +1,6 @@
 """Fixtures shared by every test layer live in tests/fixtures/; this file only wires them in."""
 
 pytest_plugins = [
+    "tests.fixtures.database",
     "tests.fixtures.sandbox",
 ]

@@ -1,0 +1,127 @@
+"""The app factory: settings in, a FastAPI app out, with every service built here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+
+from paydesk.config import Settings
+from paydesk.db import Database, create_engine
+from paydesk.deps import Services
+from paydesk.errors import InvalidRequest, PaydeskError, ServiceUnavailable
+from paydesk.gateway.base import Gateway
+from paydesk.gateway.stripe_gateway import StripeGateway
+from paydesk.idempotency.middleware import IdempotencyMiddleware
+from paydesk.orders.endpoints import router as orders_router
+from paydesk.payments.endpoints import router as payments_router
+from paydesk.payments.service import PaymentService
+
+log = logging.getLogger(__name__)
+
+# Fields a client may never choose: paydesk takes them from the order.
+_SERVER_SIDE_FIELDS = {"amount", "currency", "status", "amount_received"}
+
+
+def create_app(
+    settings: Settings, *, database: Database | None = None, gateway: Gateway | None = None
+) -> FastAPI:
+    db = database or Database(create_engine(settings.database_url))
+    stripe_gateway = gateway or StripeGateway(
+        settings.stripe_secret_key,
+        api_base=settings.stripe_api_base,
+        max_network_retries=settings.stripe_max_retries,
+        timeout_seconds=settings.stripe_timeout_seconds,
+    )
+    services = Services(
+        settings=settings,
+        db=db,
+        gateway=stripe_gateway,
+        payments=PaymentService(db, stripe_gateway),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await stripe_gateway.close()
+        if database is None:
+            await db.dispose()
+
+    app = FastAPI(
+        title="paydesk",
+        summary="The payment desk of an online shop, on Stripe.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.include_router(orders_router)
+    app.include_router(payments_router)
+    app.add_middleware(IdempotencyMiddleware, db=db)
+    _install_error_handlers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PaydeskError)
+    async def paydesk_error(_request: Request, exc: PaydeskError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        return error_response(_invalid_request(exc.errors()))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        body = {"error": {"type": "invalid_request_error", "code": code, "message": exc.detail}}
+        return Response(
+            orjson.dumps(body),
+            status_code=exc.status_code,
+            headers=exc.headers,
+            media_type="application/json",
+        )
+
+    @app.exception_handler(OperationalError)
+    async def database_down(_request: Request, exc: OperationalError) -> Response:
+        log.error("database unavailable: %s", type(exc.orig).__name__)
+        return error_response(ServiceUnavailable("The database is unavailable; retry shortly."))
+
+
+def error_response(error: PaydeskError) -> Response:
+    return Response(
+        orjson.dumps(error.to_body()), status_code=error.status_code, media_type="application/json"
+    )
+
+
+def _invalid_request(errors: Any) -> InvalidRequest:
+    """The first problem, named by its field, as `items[0].unit_amount`."""
+    first = errors[0]
+    location = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    param = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in location).lstrip(".")
+    if first.get("type") == "extra_forbidden" and location and location[-1] in _SERVER_SIDE_FIELDS:
+        return InvalidRequest(
+            f"`{location[-1]}` is decided by paydesk from the order and cannot be sent.",
+            code="server_side_field",
+            param=param,
+        )
+    if first.get("type") == "json_invalid":
+        return InvalidRequest("The request body is not valid JSON.", code="invalid_json")
+    if first.get("type") == "missing":
+        return InvalidRequest(f"{param} is required.", code="parameter_missing", param=param)
+    message = first.get("msg", "Invalid value")
+    return InvalidRequest(
+        f"{param}: {message}" if param else message, code="parameter_invalid", param=param or None
+    )

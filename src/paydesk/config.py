@@ -1,0 +1,118 @@
+"""Settings, read once from the environment and passed down; never read at import."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from paydesk.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///paydesk.db"
+SANDBOX_SECRET_KEY = "sk_test_paydesk_sandbox"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    stripe_secret_key: str = SANDBOX_SECRET_KEY
+    stripe_api_base: str | None = None
+    stripe_webhook_secrets: tuple[str, ...] = ()
+    stripe_max_retries: int = 2
+    stripe_timeout_seconds: float = 20.0
+    demo: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when Stripe's address is not Stripe's own: the offline sandbox or another fake."""
+        return self.stripe_api_base is not None and not self.stripe_api_base.startswith(
+            "https://api.stripe.com"
+        )
+
+    @property
+    def livemode(self) -> bool:
+        return self.stripe_secret_key.startswith(("sk_live_", "rk_live_"))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
+        env = os.environ if env is None else env
+        key = env.get("STRIPE_SECRET_KEY", "").strip()
+        base = env.get("STRIPE_API_BASE", "").strip().rstrip("/") or None
+        if not key:
+            if not demo and base is None:
+                raise ConfigurationError(
+                    "STRIPE_SECRET_KEY is not set: set it to your Stripe secret key, "
+                    "or point STRIPE_API_BASE at the sandbox (paydesk sandbox), "
+                    "or run `paydesk demo`."
+                )
+            key = SANDBOX_SECRET_KEY
+        secrets = tuple(
+            s.strip() for s in env.get("STRIPE_WEBHOOK_SECRET", "").split(",") if s.strip()
+        )
+        settings = cls(
+            database_url=env.get("PAYDESK_DATABASE_URL", DEFAULT_DATABASE_URL),
+            stripe_secret_key=key,
+            stripe_api_base=base,
+            stripe_webhook_secrets=secrets,
+            stripe_max_retries=_int(env, "PAYDESK_STRIPE_MAX_RETRIES", 2),
+            stripe_timeout_seconds=_float(env, "PAYDESK_STRIPE_TIMEOUT", 20.0),
+            demo=demo,
+            public_url=env.get("PAYDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            log_level=env.get("PAYDESK_LOG_LEVEL", "INFO").upper(),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse configurations that would lose or misdirect money, with one clear sentence."""
+        key = self.stripe_secret_key
+        if not key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+            raise ConfigurationError(
+                "STRIPE_SECRET_KEY must be a Stripe secret key (sk_test_… or sk_live_…), "
+                "never a publishable key (pk_…)."
+            )
+        if self.livemode and self.uses_sandbox:
+            raise ConfigurationError(
+                "A live Stripe key (sk_live_…) is pointed at a sandbox through STRIPE_API_BASE: "
+                "unset STRIPE_API_BASE to use Stripe, or use an sk_test_ key with the sandbox."
+            )
+        if self.stripe_api_base is not None and not self.stripe_api_base.startswith(
+            ("http://", "https://")
+        ):
+            raise ConfigurationError(
+                f"STRIPE_API_BASE must be an http(s) URL, not {self.stripe_api_base!r}."
+            )
+        if not self.database_url.startswith(("sqlite", "postgresql")):
+            raise ConfigurationError(
+                "PAYDESK_DATABASE_URL must be a SQLite or PostgreSQL SQLAlchemy URL "
+                "(sqlite+aiosqlite:///file.db or postgresql+asyncpg://user@host/db)."
+            )
+        for secret in self.stripe_webhook_secrets:
+            if not secret.startswith("whsec_"):
+                raise ConfigurationError(
+                    "STRIPE_WEBHOOK_SECRET must hold Stripe signing secrets (whsec_…), "
+                    "separated by commas while rotating."
+                )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}.") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}.") from None

@@ -1,0 +1,41 @@
+"""What endpoints receive: the app's services (built once by the app factory) and the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from paydesk.auth.service import Principal, authenticate
+from paydesk.config import Settings
+from paydesk.db import Database
+from paydesk.gateway.base import Gateway
+from paydesk.payments.service import PaymentService
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    gateway: Gateway
+    payments: PaymentService
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_principal(
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal:
+    async with services.db.sessions() as session:
+        return await authenticate(session, authorization)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

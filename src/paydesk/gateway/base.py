@@ -1,0 +1,42 @@
+"""The one door to Stripe, as paydesk sees it: a few calls, plain data back, paydesk errors."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from paydesk.errors import CardDeclined
+from paydesk.gateway.types import IntentSnapshot
+
+
+class IntentDeclined(CardDeclined):
+    """The card was declined; Stripe's PaymentIntent as it stands after the decline."""
+
+    def __init__(self, message: str, *, intent: IntentSnapshot, **extra: str | None) -> None:
+        super().__init__(message, **extra)
+        self.intent = intent
+
+
+class Gateway(Protocol):
+    async def create_payment_intent(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        capture_method: str,
+        metadata: dict[str, str],
+        description: str,
+        idempotency_key: str,
+    ) -> IntentSnapshot: ...
+
+    async def confirm_payment_intent(
+        self,
+        intent_id: str,
+        *,
+        payment_method: str,
+        return_url: str | None,
+        idempotency_key: str,
+    ) -> IntentSnapshot: ...
+
+    async def retrieve_payment_intent(self, intent_id: str) -> IntentSnapshot: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,123 @@
+"""An in-memory Stripe for tests that need no HTTP: PaymentIntents that move as Stripe's
+do for a few test payment methods, idempotency keys honoured, and an off switch."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import replace
+
+from paydesk.errors import PaymentProviderError, PaymentProviderUnavailable
+from paydesk.gateway.base import IntentDeclined
+from paydesk.gateway.types import IntentSnapshot
+
+# payment method → (decline code, or None when it succeeds)
+DECLINES: dict[str, str | None] = {
+    "pm_card_visa": None,
+    "pm_card_mastercard": None,
+    "pm_card_chargeDeclined": "generic_decline",
+    "pm_card_chargeDeclinedInsufficientFunds": "insufficient_funds",
+}
+
+
+class FakeGateway:
+    def __init__(self) -> None:
+        self.intents: dict[str, IntentSnapshot] = {}
+        self.calls: list[str] = []
+        self.reachable = True
+        self._answers: dict[str, IntentSnapshot | IntentDeclined] = {}
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if not self.reachable:
+            raise PaymentProviderUnavailable("Stripe could not be reached; retry the request.")
+
+    async def create_payment_intent(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        capture_method: str,
+        metadata: dict[str, str],
+        description: str,
+        idempotency_key: str,
+    ) -> IntentSnapshot:
+        self._call("create")
+        answer = self._answers.get(idempotency_key)
+        if isinstance(answer, IntentSnapshot):
+            return answer
+        intent_id = f"pi_{secrets.token_hex(12)}"
+        intent = IntentSnapshot(
+            id=intent_id,
+            status="requires_payment_method",
+            amount=amount,
+            currency=currency,
+            created=int(time.time()),
+            client_secret=f"{intent_id}_secret_{secrets.token_hex(8)}",
+            metadata={**metadata, "capture_method": capture_method},
+        )
+        self.intents[intent_id] = intent
+        self._answers[idempotency_key] = intent
+        return intent
+
+    async def confirm_payment_intent(
+        self,
+        intent_id: str,
+        *,
+        payment_method: str,
+        return_url: str | None,
+        idempotency_key: str,
+    ) -> IntentSnapshot:
+        self._call("confirm")
+        answer = self._answers.get(idempotency_key)
+        if isinstance(answer, IntentDeclined):
+            raise answer
+        if answer is not None:
+            return answer
+        intent = self.intents[intent_id]
+        if intent.status not in ("requires_payment_method", "requires_confirmation"):
+            raise PaymentProviderError(
+                "You cannot confirm this PaymentIntent because it has a status of "
+                f"{intent.status}.",
+                code="payment_intent_unexpected_state",
+            )
+        if payment_method not in DECLINES:
+            raise PaymentProviderError(
+                f"No such PaymentMethod: '{payment_method}'", code="resource_missing"
+            )
+        decline = DECLINES[payment_method]
+        if decline is not None:
+            intent = replace(
+                intent,
+                status="requires_payment_method",
+                error_code="card_declined",
+                decline_code=decline,
+                error_message="Your card was declined.",
+            )
+            self.intents[intent_id] = intent
+            declined = IntentDeclined(
+                "Your card was declined.", intent=intent, decline_code=decline
+            )
+            self._answers[idempotency_key] = declined
+            raise declined
+        manual = (intent.metadata or {}).get("capture_method") == "manual"
+        intent = replace(
+            intent,
+            status="requires_capture" if manual else "succeeded",
+            amount_received=0 if manual else intent.amount,
+            amount_capturable=intent.amount if manual else 0,
+            latest_charge=f"ch_{secrets.token_hex(12)}",
+            error_code="",
+            decline_code=None,
+            error_message=None,
+        )
+        self.intents[intent_id] = intent
+        self._answers[idempotency_key] = intent
+        return intent
+
+    async def retrieve_payment_intent(self, intent_id: str) -> IntentSnapshot:
+        self._call("retrieve")
+        return self.intents[intent_id]
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,153 @@
+"""The only module that imports the official Stripe SDK.
+
+One `StripeClient` per process, built by the app factory with the aiohttp HTTP client and
+the configured base address (Stripe, or the offline sandbox). The SDK retries connection
+errors, 409s and whatever Stripe marks `Stripe-Should-Retry: true`, at most
+`max_network_retries` times, reusing the idempotency key, so a retry never charges twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import stripe
+
+from paydesk.errors import (
+    CardDeclined,
+    PaydeskError,
+    PaymentProviderError,
+    PaymentProviderUnavailable,
+)
+from paydesk.gateway.base import IntentDeclined
+from paydesk.gateway.types import IntentSnapshot
+
+log = logging.getLogger(__name__)
+
+
+class StripeGateway:
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        api_base: str | None = None,
+        max_network_retries: int = 2,
+        timeout_seconds: float = 20.0,
+    ) -> None:
+        self._http = stripe.AIOHTTPClient(timeout=timeout_seconds)
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base} if api_base else None,
+            http_client=self._http,
+            max_network_retries=max_network_retries,
+        )
+
+    async def create_payment_intent(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        capture_method: str,
+        metadata: dict[str, str],
+        description: str,
+        idempotency_key: str,
+    ) -> IntentSnapshot:
+        params: Any = {
+            "amount": amount,
+            "currency": currency,
+            "capture_method": capture_method,
+            "metadata": metadata,
+            "description": description,
+            "payment_method_types": ["card"],
+        }
+        with _translated_errors():
+            intent = await self._client.v1.payment_intents.create_async(
+                params, options={"idempotency_key": idempotency_key}
+            )
+        return _snapshot(intent)
+
+    async def confirm_payment_intent(
+        self,
+        intent_id: str,
+        *,
+        payment_method: str,
+        return_url: str | None,
+        idempotency_key: str,
+    ) -> IntentSnapshot:
+        params: Any = {"payment_method": payment_method}
+        if return_url:
+            params["return_url"] = return_url
+        with _translated_errors():
+            intent = await self._client.v1.payment_intents.confirm_async(
+                intent_id, params, options={"idempotency_key": idempotency_key}
+            )
+        return _snapshot(intent)
+
+    async def retrieve_payment_intent(self, intent_id: str) -> IntentSnapshot:
+        with _translated_errors():
+            intent = await self._client.v1.payment_intents.retrieve_async(intent_id)
+        return _snapshot(intent)
+
+    async def close(self) -> None:
+        await self._http.close_async()  # type: ignore[no-untyped-call]
+
+
+def _snapshot(intent: stripe.PaymentIntent) -> IntentSnapshot:
+    return IntentSnapshot.from_stripe(intent.to_dict())
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    """Turns the SDK's exceptions into paydesk's error tree, with nothing secret in them."""
+    try:
+        yield
+    except stripe.StripeError as exc:
+        raise _translate(exc) from None
+
+
+def _translate(exc: stripe.StripeError) -> PaydeskError:
+    error: dict[str, Any] = {}
+    if isinstance(exc.json_body, dict):
+        error = exc.json_body.get("error") or {}
+    request_id = exc.request_id
+    if isinstance(exc, stripe.CardError):
+        message = error.get("message") or "Your card was declined."
+        code = error.get("code") or "card_declined"
+        intent = error.get("payment_intent")
+        if intent:
+            return IntentDeclined(
+                message,
+                intent=IntentSnapshot.from_stripe(intent),
+                code=code,
+                decline_code=error.get("decline_code"),
+            )
+        return CardDeclined(message, code=code, decline_code=error.get("decline_code"))
+    if isinstance(exc, stripe.APIConnectionError):
+        log.warning("stripe unreachable: %s", type(exc).__name__)
+        return PaymentProviderUnavailable(
+            "Stripe could not be reached; nothing was charged twice, retry the request."
+        )
+    if isinstance(exc, stripe.InvalidRequestError | stripe.IdempotencyError):
+        return PaymentProviderError(
+            f"Stripe refused the request: {error.get('message') or exc.user_message}",
+            code=error.get("code") or "stripe_invalid_request",
+            stripe_request_id=request_id,
+        )
+    if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
+        log.error("stripe rejected paydesk's API key (request %s)", request_id)
+        return PaymentProviderError(
+            "Stripe rejected paydesk's API key; the operator must fix STRIPE_SECRET_KEY.",
+            code="stripe_authentication_failed",
+        )
+    if isinstance(exc, stripe.RateLimitError):
+        return PaymentProviderUnavailable(
+            "Stripe is rate limiting requests; retry shortly.", code="stripe_rate_limited"
+        )
+    log.warning("stripe error %s (request %s)", exc.http_status, request_id)
+    return PaymentProviderUnavailable(
+        "Stripe answered with an error; nothing was charged twice, retry the request.",
+        code="stripe_api_error",
+        stripe_request_id=request_id,
+    )

@@ -1,0 +1,41 @@
+"""Structured logs: one JSON object per line, with secrets masked before they are written."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+import orjson
+
+# Stripe and paydesk secrets, client secrets and anything shaped like a card number.
+_SECRET = re.compile(
+    r"(sk|rk|pk)_(test|live)_[A-Za-z0-9]+|whsec_[A-Za-z0-9+/=]+|pd_(sk|ct)_[\w-]+"
+    r"|pi_[A-Za-z0-9]+_secret_[A-Za-z0-9]+|\b(?:\d[ -]?){13,19}\b"
+)
+
+
+def redact(text: str) -> str:
+    return _SECRET.sub("[redacted]", text)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return orjson.dumps(entry).decode()
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

@@ -1,0 +1,20 @@
+"""Every table, imported in one place for Alembic and the test fixtures."""
+
+from paydesk.auth.models import ApiKey
+from paydesk.db import Base
+from paydesk.idempotency.models import IdempotencyRecord
+from paydesk.ledger.models import LedgerEntry
+from paydesk.orders.models import Order, OrderItem
+from paydesk.payments.models import Payment, PaymentEvent, PaymentFact
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "IdempotencyRecord",
+    "LedgerEntry",
+    "Order",
+    "OrderItem",
+    "Payment",
+    "PaymentEvent",
+    "PaymentFact",
+]

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+from paydesk.money import MAXIMUM_CHARGE, format_amount
+from paydesk.orders.models import CaptureMethod, Order
+
+MAX_QUANTITY = 1000
+MAX_ITEMS = 100
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+
+
+class OrderItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    unit_amount: Annotated[StrictInt, Field(gt=0, le=MAXIMUM_CHARGE)] = Field(
+        description="Price of one unit in the currency's minor units (cents; yen; fils)."
+    )
+    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
+
+
+class OrderCreate(BaseModel):
+    """A new order. The total is computed by paydesk from the items; none is accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=MAX_ITEMS)]
+    currency: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True)]
+    customer_email: Email
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+
+
+class OrderItemOut(BaseModel):
+    sku: str
+    name: str
+    unit_amount: int
+    quantity: int
+    amount: int
+
+
+class OrderOut(BaseModel):
+    id: str
+    status: str
+    currency: str
+    amount: int
+    amount_display: str
+    customer_email: str
+    capture_method: str
+    items: list[OrderItemOut]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        return cls(
+            id=order.id,
+            status=order.status,
+            currency=order.currency,
+            amount=order.amount,
+            amount_display=format_amount(order.amount, order.currency),
+            customer_email=order.customer_email,
+            capture_method=order.capture_method,
+            items=[
+                OrderItemOut(
+                    sku=i.sku,
+                    name=i.name,
+                    unit_amount=i.unit_amount,
+                    quantity=i.quantity,
+                    amount=i.unit_amount * i.quantity,
+                )
+                for i in order.items
+            ],
+            created_at=order.created_at,
+        )
+
+
+class OrderCreated(OrderOut):
+    checkout_token: str = Field(
+        description="Give this to the customer's browser: it can see and pay this order only. "
+        "Shown once."
+    )

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from paydesk.auth.service import require_shop
+from paydesk.deps import PrincipalDep, ServicesDep
+from paydesk.payments import repository
+from paydesk.payments.models import Payment, PaymentStatus
+from paydesk.payments.schemas import PaymentCreate, PaymentList, PaymentOut, PaymentVerify
+
+router = APIRouter(prefix="/api/payments", tags=["payments"])
+
+
+async def _out(services: ServicesDep, payment: Payment) -> PaymentOut:
+    async with services.db.sessions() as session:
+        return PaymentOut.of(payment, await repository.timeline(session, [payment.id]))
+
+
+@router.post("", response_model=PaymentOut)
+async def start_payment(
+    body: PaymentCreate, principal: PrincipalDep, services: ServicesDep
+) -> PaymentOut:
+    """Start the payment of an order, or return its open one (shop key or checkout token).
+
+    With `payment_method` the PaymentIntent is confirmed on the server: a declined card
+    answers 402 with Stripe's `decline_code`, and the order can be paid with another card."""
+    payment = await services.payments.start(
+        principal, body.order_id, payment_method=body.payment_method, return_url=body.return_url
+    )
+    return await _out(services, payment)
+
+
+@router.post("/verify", response_model=PaymentOut)
+async def verify_payment(
+    body: PaymentVerify, principal: PrincipalDep, services: ServicesDep
+) -> PaymentOut:
+    """Ask Stripe where the payment stands and apply it (after the browser comes back)."""
+    payment = await services.payments.verify(principal, body.payment_id)
+    return await _out(services, payment)
+
+
+@router.get("/{payment_id}", response_model=PaymentOut)
+async def get_payment(
+    payment_id: str, principal: PrincipalDep, services: ServicesDep
+) -> PaymentOut:
+    async with services.db.sessions() as session:
+        payment = await services.payments.get(session, principal, payment_id)
+        return PaymentOut.of(payment, await repository.timeline(session, [payment.id]))
+
+
+@router.get("", response_model=PaymentList)
+async def list_payments(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    status: PaymentStatus | None = None,
+    order_id: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> PaymentList:
+    """Payments, newest first, with their timelines (shop key)."""
+    require_shop(principal)
+    async with services.db.sessions() as session:
+        payments = await repository.list_payments(
+            session, status=status, order_id=order_id, before_id=cursor, limit=limit + 1
+        )
+        page = list(payments[:limit])
+        events = await repository.timeline(session, [p.id for p in page])
+    return PaymentList(
+        data=[PaymentOut.of(p, events) for p in page],
+        next_cursor=page[-1].id if len(payments) > limit else None,
+    )

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from paydesk.db import Base, UTCDateTime, utcnow
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    REQUIRES_CAPTURE = "requires_capture"
+    SUCCEEDED = "succeeded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    DISPUTED = "disputed"
+
+
+class Cause(StrEnum):
+    API = "api"
+    WEBHOOK = "webhook"
+    RECONCILE = "reconcile"
+    OPERATOR = "operator"
+
+
+class Payment(Base):
+    """One attempt to collect an order's amount through one Stripe PaymentIntent.
+
+    `status` is derived from the facts below (payments/state.py) and stored for querying;
+    at most one payment per order is open (not canceled) at a time."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        Index(
+            "uq_payments_open_order",
+            "order_id",
+            unique=True,
+            sqlite_where=text("status != 'canceled'"),
+            postgresql_where=text("status != 'canceled'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32), default=PaymentStatus.PENDING, index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(
+        String(255), unique=True, default=None
+    )
+    client_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    next_action_url: Mapped[str | None] = mapped_column(Text, default=None)
+    confirm_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    last_error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    review_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PaymentFact(Base):
+    """One thing Stripe said about a payment's PaymentIntent, as of a time.
+
+    The same observation recorded twice is one row; the status is a function of the set."""
+
+    __tablename__ = "payment_facts"
+    __table_args__ = (
+        UniqueConstraint(
+            "payment_id", "stripe_object_id", "stripe_status", "observed_at", "error_code"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), index=True)
+    stripe_object_id: Mapped[str] = mapped_column(String(255))
+    stripe_status: Mapped[str] = mapped_column(String(64))
+    observed_at: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_capturable: Mapped[int] = mapped_column(BigInteger, default=0)
+    error_code: Mapped[str] = mapped_column(String(64), default="")
+    decline_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    latest_charge: Mapped[str | None] = mapped_column(String(255), default=None)
+    cause: Mapped[str] = mapped_column(String(16))
+    stripe_event_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaymentEvent(Base):
+    """The timeline: every change of a payment's status, with what caused it."""
+
+    __tablename__ = "payment_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    cause: Mapped[str] = mapped_column(String(16))
+    stripe_event_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    detail: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from paydesk.money import format_amount
+from paydesk.payments.models import Payment, PaymentEvent
+
+
+class PaymentCreate(BaseModel):
+    """Start (or resume) the payment of an order.
+
+    The amount and currency always come from the order; a request that sends `amount`,
+    `currency` or `status` is rejected with 400 rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    payment_method: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = Field(
+        default=None, description="A Stripe PaymentMethod id: confirm on the server."
+    )
+    return_url: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        default=None, description="Where Stripe sends the browser after 3-D Secure."
+    )
+
+
+class PaymentVerify(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payment_id: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class TimelineEntry(BaseModel):
+    from_status: str | None
+    to_status: str
+    cause: str
+    stripe_event_id: str | None
+    detail: str | None
+    at: datetime
+
+
+class NextAction(BaseModel):
+    type: str
+    redirect_url: str
+
+
+class PaymentError(BaseModel):
+    code: str | None
+    message: str | None
+
+
+class PaymentOut(BaseModel):
+    id: str
+    order_id: str
+    status: str
+    amount: int
+    currency: str
+    amount_display: str
+    stripe_payment_intent_id: str | None
+    client_secret: str | None = Field(
+        description="For Stripe.js in the customer's browser; never log it."
+    )
+    next_action: NextAction | None = Field(
+        description="Set while the customer must authenticate (3-D Secure): send the browser "
+        "to `redirect_url`."
+    )
+    last_error: PaymentError | None
+    review_reason: str | None = Field(
+        description="Set when Stripe's PaymentIntent does not match the order: not paid."
+    )
+    created_at: datetime
+    updated_at: datetime
+    timeline: list[TimelineEntry]
+
+    @classmethod
+    def of(cls, payment: Payment, events: list[PaymentEvent]) -> PaymentOut:
+        return cls(
+            id=payment.id,
+            order_id=payment.order_id,
+            status=payment.status,
+            amount=payment.amount,
+            currency=payment.currency,
+            amount_display=format_amount(payment.amount, payment.currency),
+            stripe_payment_intent_id=payment.stripe_payment_intent_id,
+            client_secret=payment.client_secret,
+            next_action=NextAction(type="redirect_to_url", redirect_url=payment.next_action_url)
+            if payment.next_action_url
+            else None,
+            last_error=PaymentError(
+                code=payment.last_error_code, message=payment.last_error_message
+            )
+            if payment.last_error_code
+            else None,
+            review_reason=payment.review_reason,
+            created_at=payment.created_at,
+            updated_at=payment.updated_at,
+            timeline=[
+                TimelineEntry(
+                    from_status=e.from_status,
+                    to_status=e.to_status,
+                    cause=e.cause,
+                    stripe_event_id=e.stripe_event_id,
+                    detail=e.detail,
+                    at=e.created_at,
+                )
+                for e in events
+                if e.payment_id == payment.id
+            ],
+        )
+
+
+class PaymentList(BaseModel):
+    data: list[PaymentOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")

@@ -1,0 +1,273 @@
+"""Starting, confirming and verifying payments; applying what Stripe says to them.
+
+Calls to Stripe happen outside any database transaction, and every call that creates or
+changes money carries an idempotency key derived from paydesk's own ids: if Stripe cannot
+be reached, nothing is half-written, and the same request later finds the same
+PaymentIntent instead of making a second one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paydesk.auth.service import Customer, Principal
+from paydesk.db import Database, new_id
+from paydesk.errors import Conflict, NotFound
+from paydesk.gateway.base import Gateway, IntentDeclined
+from paydesk.gateway.types import IntentSnapshot
+from paydesk.ledger.models import LedgerEntry, LedgerKind
+from paydesk.orders.models import Order, OrderStatus
+from paydesk.orders.service import get_order
+from paydesk.payments import repository
+from paydesk.payments.models import Cause, Payment, PaymentEvent, PaymentFact, PaymentStatus
+from paydesk.payments.state import PAID_ORDER_STATUSES, derive_status, order_status_for
+
+# Payments in these statuses cannot be confirmed again.
+_NOT_CONFIRMABLE = {
+    PaymentStatus.PROCESSING: "is being processed",
+    PaymentStatus.REQUIRES_CAPTURE: "is authorized and awaits capture",
+    PaymentStatus.SUCCEEDED: "has succeeded",
+    PaymentStatus.PARTIALLY_REFUNDED: "has succeeded",
+    PaymentStatus.REFUNDED: "has succeeded",
+    PaymentStatus.DISPUTED: "has succeeded",
+    PaymentStatus.CANCELED: "is canceled",
+}
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A snapshot of the PaymentIntent, when it was true and who told us."""
+
+    intent: IntentSnapshot
+    observed_at: int
+    cause: Cause
+    stripe_event_id: str | None = None
+
+
+class PaymentService:
+    def __init__(self, db: Database, gateway: Gateway) -> None:
+        self.db = db
+        self.gateway = gateway
+        # One Stripe create per payment at a time in this process; across processes the
+        # idempotency key makes concurrent creates return the same PaymentIntent.
+        self._creating: dict[str, asyncio.Lock] = {}
+
+    async def start(
+        self,
+        principal: Principal,
+        order_id: str,
+        *,
+        payment_method: str | None = None,
+        return_url: str | None = None,
+    ) -> Payment:
+        payment = await self._open_payment(principal, order_id)
+        if payment.stripe_payment_intent_id is None:
+            payment = await self._create_intent(payment)
+        if payment_method is not None:
+            payment = await self._confirm(payment, payment_method, return_url)
+        return payment
+
+    async def verify(self, principal: Principal, payment_id: str) -> Payment:
+        """Asks Stripe for the PaymentIntent and applies what it says."""
+        async with self.db.transaction() as session:
+            payment = await self.get(session, principal, payment_id)
+        if payment.stripe_payment_intent_id is None:
+            raise Conflict(
+                "This payment has no PaymentIntent yet: start it again with POST /api/payments.",
+                code="payment_not_started",
+            )
+        intent = await self.gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+        return await self.apply(payment.id, Observation(intent, now_ms(), Cause.API))
+
+    async def get(self, session: AsyncSession, principal: Principal, payment_id: str) -> Payment:
+        payment = await repository.get_payment(session, payment_id)
+        if payment is None or (
+            isinstance(principal, Customer) and payment.order_id != principal.order_id
+        ):
+            raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
+        return payment
+
+    async def _open_payment(self, principal: Principal, order_id: str) -> Payment:
+        """The order's one open payment, made now if it has none."""
+        async with self.db.transaction() as session:
+            order = await get_order(session, principal, order_id, for_update=True)
+            if order.status in PAID_ORDER_STATUSES:
+                raise Conflict(
+                    f"Order {order.id} is already paid ({order.status}).",
+                    code="order_already_paid",
+                )
+            if order.status == OrderStatus.CANCELED:
+                raise Conflict(f"Order {order.id} is canceled.", code="order_canceled")
+            payment = await repository.open_payment_for_order(session, order.id)
+            if payment is None:
+                payment = Payment(
+                    id=new_id("pay"),
+                    order_id=order.id,
+                    status=PaymentStatus.PENDING,
+                    amount=order.amount,
+                    currency=order.currency,
+                    confirm_attempts=0,
+                )
+                session.add(payment)
+                session.add(
+                    PaymentEvent(
+                        payment_id=payment.id,
+                        from_status=None,
+                        to_status=PaymentStatus.PENDING,
+                        cause=Cause.API,
+                    )
+                )
+                await session.flush()
+            return payment
+
+    async def _create_intent(self, payment: Payment) -> Payment:
+        with self._lock(payment.id) as lock:
+            async with lock:
+                async with self.db.transaction() as session:
+                    current = await repository.get_payment(session, payment.id)
+                    assert current is not None
+                if current.stripe_payment_intent_id is not None:
+                    return current
+                order = await self._order(payment.order_id)
+                intent = await self.gateway.create_payment_intent(
+                    amount=payment.amount,
+                    currency=payment.currency,
+                    capture_method=order.capture_method,
+                    metadata={"paydesk_payment_id": payment.id, "paydesk_order_id": order.id},
+                    description=f"Order {order.id}",
+                    idempotency_key=f"paydesk-{payment.id}-create",
+                )
+                return await self.apply(payment.id, Observation(intent, now_ms(), Cause.API))
+
+    @contextmanager
+    def _lock(self, key: str) -> Iterator[asyncio.Lock]:
+        lock = self._creating.setdefault(key, asyncio.Lock())
+        try:
+            yield lock
+        finally:
+            if not lock.locked() and self._creating.get(key) is lock:
+                del self._creating[key]
+
+    async def _confirm(
+        self, payment: Payment, payment_method: str, return_url: str | None
+    ) -> Payment:
+        reason = _NOT_CONFIRMABLE.get(PaymentStatus(payment.status))
+        if reason is not None:
+            raise Conflict(f"Payment {payment.id} {reason}.", code="payment_not_confirmable")
+        assert payment.stripe_payment_intent_id is not None
+        # The same confirmation retried reuses its key, so Stripe replays its first answer;
+        # another card, or the next try after a decline, gets a new one.
+        request = hashlib.sha256(f"{payment_method}\n{return_url or ''}".encode()).hexdigest()
+        key = f"paydesk-{payment.id}-confirm-{payment.confirm_attempts}-{request[:16]}"
+        try:
+            intent = await self.gateway.confirm_payment_intent(
+                payment.stripe_payment_intent_id,
+                payment_method=payment_method,
+                return_url=return_url,
+                idempotency_key=key,
+            )
+        except IntentDeclined as declined:
+            await self.apply(
+                payment.id, Observation(declined.intent, now_ms(), Cause.API), confirmed=True
+            )
+            raise
+        return await self.apply(
+            payment.id, Observation(intent, now_ms(), Cause.API), confirmed=True
+        )
+
+    async def _order(self, order_id: str) -> Order:
+        async with self.db.transaction() as session:
+            order = await session.get(Order, order_id)
+            assert order is not None
+            return order
+
+    async def apply(
+        self, payment_id: str, observation: Observation, *, confirmed: bool = False
+    ) -> Payment:
+        async with self.db.transaction() as session:
+            payment = await repository.get_payment(session, payment_id, for_update=True)
+            if payment is None:
+                raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
+            await apply_observation(session, payment, observation)
+            if confirmed:
+                payment.confirm_attempts += 1
+            return payment
+
+
+async def apply_observation(
+    session: AsyncSession, payment: Payment, observation: Observation
+) -> None:
+    """Records what Stripe said as a fact, derives the status from every fact, and writes
+    down the consequences: the timeline, the order's status and the ledger."""
+    intent = observation.intent
+    if payment.stripe_payment_intent_id is None:
+        payment.stripe_payment_intent_id = intent.id
+    elif payment.stripe_payment_intent_id != intent.id:
+        raise Conflict(
+            f"PaymentIntent {intent.id} does not belong to payment {payment.id}.",
+            code="payment_intent_mismatch",
+        )
+    if intent.client_secret and payment.client_secret is None:
+        payment.client_secret = intent.client_secret
+    await repository.add_fact(
+        session,
+        PaymentFact(
+            payment_id=payment.id,
+            stripe_object_id=intent.id,
+            stripe_status=intent.status,
+            observed_at=observation.observed_at,
+            amount=intent.amount,
+            currency=intent.currency,
+            amount_received=intent.amount_received,
+            amount_capturable=intent.amount_capturable,
+            error_code=intent.error_code if intent.status == "requires_payment_method" else "",
+            decline_code=intent.decline_code,
+            latest_charge=intent.latest_charge,
+            cause=observation.cause,
+            stripe_event_id=observation.stripe_event_id,
+        ),
+    )
+    facts = await repository.intent_facts(session, payment.id)
+    derived = derive_status(facts, amount=payment.amount, currency=payment.currency)
+    payment.next_action_url = intent.next_action_url if intent.status == "requires_action" else None
+    if intent.status == "requires_payment_method" and intent.error_code:
+        payment.last_error_code = intent.decline_code or intent.error_code
+        payment.last_error_message = intent.error_message
+    if derived.status != payment.status or derived.review_reason != payment.review_reason:
+        session.add(
+            PaymentEvent(
+                payment_id=payment.id,
+                from_status=payment.status,
+                to_status=derived.status,
+                cause=observation.cause,
+                stripe_event_id=observation.stripe_event_id,
+                detail=derived.review_reason,
+            )
+        )
+        payment.status = derived.status
+        payment.review_reason = derived.review_reason
+    order = await session.get(Order, payment.order_id, with_for_update=True)
+    assert order is not None
+    order.status = order_status_for(derived)
+    if derived.status == PaymentStatus.SUCCEEDED and derived.amount_received > 0:
+        await repository.add_ledger_entry(
+            session,
+            LedgerEntry(
+                payment_id=payment.id,
+                kind=LedgerKind.CHARGE,
+                amount=derived.amount_received,
+                currency=intent.currency,
+                stripe_object_id=intent.id,
+            ),
+        )
