@@ -2,5 +2,6 @@
 
 pytest_plugins = [
     "tests.fixtures.database",
+    "tests.fixtures.paydesk",
     "tests.fixtures.sandbox",
 ]

@@ -9,10 +9,11 @@ errors, 409s and whatever Stripe marks `Stripe-Should-Retry: true`, at most
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import aiohttp
 import stripe
 
 from paydesk.errors import (
@@ -27,6 +28,24 @@ from paydesk.gateway.types import IntentSnapshot
 log = logging.getLogger(__name__)
 
 
+class _AIOHTTPClient(stripe.AIOHTTPClient):
+    """The SDK's aiohttp client, except that a connection lost while the answer is being
+    read is a connection error (retried, then reported as unreachable) like one lost
+    before it, instead of escaping as a raw aiohttp exception."""
+
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        content, status, response_headers = await self.request_stream_async(
+            method, url, headers, post_data=post_data
+        )
+        try:
+            body: bytes = await content.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self._handle_request_error(exc)
+        return body, status, response_headers
+
+
 class StripeGateway:
     def __init__(
         self,
@@ -36,7 +55,7 @@ class StripeGateway:
         max_network_retries: int = 2,
         timeout_seconds: float = 20.0,
     ) -> None:
-        self._http = stripe.AIOHTTPClient(timeout=timeout_seconds)
+        self._http = _AIOHTTPClient(timeout=timeout_seconds)
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else None,
