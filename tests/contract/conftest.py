@@ -15,6 +15,8 @@ import pytest
 import stripe
 from tests.contract.backends import LOCALSTRIPE, SANDBOX, Backend
 
+from paydesk.sandbox import SandboxServer
+
 HOST = "127.0.0.1"
 API_KEY = "sk_test_contract"
 START_TIMEOUT = 15.0
@@ -113,12 +115,9 @@ def localstripe_client(localstripe: LocalStripe) -> Iterator[stripe.StripeClient
 
 
 @pytest.fixture
-def sandbox_backend(request: pytest.FixtureRequest) -> Backend:
+def sandbox_backend(sandbox: SandboxServer, stripe_client: stripe.StripeClient) -> Backend:
     """paydesk's sandbox, through the `stripe_client` of tests/fixtures/sandbox.py."""
-    if not (Path(__file__).parents[1] / "fixtures" / "sandbox.py").exists():
-        pytest.skip("the sandbox fixture (tests/fixtures/sandbox.py) is not written yet")
-    sandbox = request.getfixturevalue("sandbox")
-    return Backend(SANDBOX, sandbox.url, request.getfixturevalue("stripe_client"))
+    return Backend(SANDBOX, sandbox.url, stripe_client)
 
 
 @pytest.fixture

@@ -55,6 +55,34 @@ def test_create_returns_the_core_keys(backend: Backend) -> None:
     assert pi.next_action is None
 
 
+def test_default_capture_method_is_automatic_async(
+    backend: Backend, request: pytest.FixtureRequest
+) -> None:
+    backend.sandbox_disagrees(
+        request, "capture_method defaults to automatic; Stripe's default is automatic_async"
+    )
+
+    pi = backend.payment_intent()
+
+    assert pi.capture_method == "automatic_async"
+
+
+def test_automatic_payment_methods_enabled_by_default(
+    backend: Backend, request: pytest.FixtureRequest
+) -> None:
+    backend.skip_localstripe("return automatic_payment_methods on a PaymentIntent")
+    backend.sandbox_disagrees(
+        request,
+        "without payment_method_types, automatic_payment_methods stays null; Stripe "
+        "enables it by default (API versions since 2023-08-16)",
+    )
+
+    pi = backend.client.v1.payment_intents.create(params={"amount": 1000, "currency": "eur"})
+
+    assert pi.automatic_payment_methods is not None
+    assert pi.automatic_payment_methods.enabled is True
+
+
 def test_retrieve_returns_the_created_intent(backend: Backend) -> None:
     created = backend.payment_intent(amount=2000, metadata={"order_id": "B-2"})
 
@@ -294,6 +322,38 @@ def test_three_d_secure_card_requires_action(backend: Backend) -> None:
     assert confirmed.latest_charge is None
     got = backend.client.v1.payment_intents.retrieve(pi.id)
     assert got.status == "requires_action"
+
+
+def test_three_d_secure_without_return_url_uses_stripe_sdk(
+    backend: Backend, request: pytest.FixtureRequest
+) -> None:
+    backend.sandbox_disagrees(
+        request,
+        "a server-side confirm without return_url gives next_action redirect_to_url with "
+        "return_url null; Stripe gives use_stripe_sdk",
+    )
+    pi = backend.payment_intent(backend.card(THREE_D_SECURE_2_NUMBER))
+
+    confirmed = backend.client.v1.payment_intents.confirm(pi.id)
+
+    assert confirmed.next_action is not None
+    assert confirmed.next_action.type == "use_stripe_sdk"
+
+
+def test_three_d_secure_with_return_url_redirects(backend: Backend) -> None:
+    backend.skip_localstripe("accept return_url on confirm (it answers 400 to any parameter)")
+    pi = backend.payment_intent(backend.card(THREE_D_SECURE_2_NUMBER))
+
+    confirmed = backend.client.v1.payment_intents.confirm(
+        pi.id, params={"return_url": "https://shop.example/return"}
+    )
+
+    assert confirmed.status == "requires_action"
+    assert confirmed.next_action is not None
+    assert confirmed.next_action.type == "redirect_to_url"
+    assert confirmed.next_action.redirect_to_url is not None
+    assert confirmed.next_action.redirect_to_url.return_url == "https://shop.example/return"
+    assert confirmed.next_action.redirect_to_url.url
 
 
 def test_intent_requiring_action_can_be_canceled(backend: Backend) -> None:
