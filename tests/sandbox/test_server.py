@@ -78,5 +78,5 @@ def test_a_busy_port_is_an_error() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match="in use"):
             SandboxServer(port=taken.getsockname()[1]).start()

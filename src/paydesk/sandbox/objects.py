@@ -154,8 +154,6 @@ def charge(
         "network_decline_code": None,
         "network_status": "approved_by_network" if succeeded else "declined_by_network",
         "reason": None if succeeded else decline_code,
-        "risk_level": "normal",
-        "risk_score": 32,
         "seller_message": (
             "Payment complete."
             if succeeded
