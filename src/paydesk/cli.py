@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import Annotated
 
 import typer
@@ -69,7 +68,10 @@ def demo(
     """Everything on loopback with embedded defaults, a scripted purchase and a walkthrough."""
     from paydesk.demo import run_demo
 
-    asyncio.run(run_demo(port=port, sandbox_port=sandbox_port))
+    try:
+        asyncio.run(run_demo(port=port, sandbox_port=sandbox_port))
+    except KeyboardInterrupt:  # the server has already stopped cleanly; Ctrl-C is the way out
+        pass
 
 
 @db_app.command("upgrade")
@@ -107,4 +109,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

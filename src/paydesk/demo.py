@@ -1,0 +1,215 @@
+"""`paydesk demo` (what `make run` starts): the sandbox and the API on loopback with a
+fresh SQLite database, a scripted purchase shown as it happens, then a walkthrough of
+commands to try against the running server. Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from paydesk.app import create_app
+from paydesk.auth.service import create_api_key
+from paydesk.config import SANDBOX_SECRET_KEY, Settings
+from paydesk.db import Database, create_engine
+from paydesk.logs import configure_logging
+from paydesk.migrate import upgrade
+from paydesk.sandbox import SandboxServer
+
+DEMO_DATABASE = Path("paydesk-demo.db")
+WALKTHROUGH_END = "# (end of walkthrough)"
+ITEMS = [
+    {"sku": "TEE-BLK-M", "name": "T-shirt, black, M", "unit_amount": 1999, "quantity": 2},
+    {"sku": "MUG-01", "name": "Mug", "unit_amount": 1200, "quantity": 1},
+]
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+async def run_demo(*, port: int, sandbox_port: int) -> None:
+    configure_logging("WARNING")
+    for name, wanted in [("paydesk", port), ("sandbox", sandbox_port)]:
+        if not _port_free(wanted):
+            option = "--port" if name == "paydesk" else "--sandbox-port"
+            raise SystemExit(
+                f"paydesk demo: port {wanted} on 127.0.0.1 is taken; "
+                f"choose another with `paydesk demo {option} N`."
+            )
+    database_path, database_url = await asyncio.to_thread(_fresh_database)
+
+    sandbox = SandboxServer(port=sandbox_port).start()
+    settings = Settings(
+        database_url=database_url,
+        stripe_secret_key=SANDBOX_SECRET_KEY,
+        stripe_api_base=sandbox.url,
+        demo=True,
+        public_url=f"http://127.0.0.1:{port}",
+    )
+    db = Database(create_engine(database_url))
+    async with db.transaction() as session:
+        shop_key, _ = await create_api_key(session, "demo shop")
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, database=db),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if serving.done():
+                await serving
+                return
+            await asyncio.sleep(0.01)
+        _say(f"paydesk is running at {settings.public_url}  (API docs: {settings.public_url}/docs)")
+        _say(f"the offline Stripe sandbox is at {sandbox.url}")
+        _say(f"database: {database_path}\n")
+        await _scripted_purchase(settings.public_url, sandbox.url, shop_key)
+        _say(walkthrough(settings.public_url, sandbox.url, shop_key))
+        _say("Press Ctrl-C to stop.")
+        await serving
+    finally:
+        server.should_exit = True
+        await asyncio.gather(serving, return_exceptions=True)
+        await asyncio.to_thread(sandbox.stop)
+        await db.dispose()
+        _say("paydesk demo stopped.")
+
+
+def _fresh_database() -> tuple[Path, str]:
+    """A new, migrated demo database in the working folder (the last demo's is replaced)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
+    path = DEMO_DATABASE.resolve()
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url)
+    return path, url
+
+
+async def _card(sandbox: httpx.AsyncClient, number: str) -> str:
+    """Turns a test card number into a PaymentMethod in the sandbox, as Stripe.js does in the
+    customer's browser: card numbers never reach paydesk."""
+    response = await sandbox.post(
+        "/v1/payment_methods",
+        data={
+            "type": "card",
+            "card[number]": number,
+            "card[exp_month]": "12",
+            "card[exp_year]": "2034",
+            "card[cvc]": "123",
+        },
+    )
+    response.raise_for_status()
+    method_id: str = response.json()["id"]
+    return method_id
+
+
+async def _scripted_purchase(base_url: str, sandbox_url: str, shop_key: str) -> None:
+    shop = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shop_key}"})
+    sandbox = httpx.AsyncClient(base_url=sandbox_url, auth=(SANDBOX_SECRET_KEY, ""))
+    async with shop, sandbox:
+        _say("== A purchase, step by step ==")
+        order = await _post(shop, "/api/orders", {
+            "items": ITEMS, "currency": "usd", "customer_email": "ada@example.com",
+        })  # fmt: skip
+        _say(f"1. The shop creates order {order['id']}: 2 T-shirts and a mug.")
+        _say(f"   paydesk computes the total itself: {order['amount_display']}.")
+        browser = httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {order['checkout_token']}"}
+        )
+        async with browser:
+            method = await _card(sandbox, "4000000000000002")
+            _say("2. The customer pays with 4000 0000 0000 0002, a card that is declined:")
+            response = await browser.post(
+                "/api/payments", json={"order_id": order["id"], "payment_method": method}
+            )
+            error = response.json()["error"]
+            _say(f"   {response.status_code} {error['code']} ({error['decline_code']}): "
+                 f"{error['message']}")  # fmt: skip
+            method = await _card(sandbox, "4242424242424242")
+            _say("3. They try again with 4242 4242 4242 4242:")
+            payment = await _post(
+                browser, "/api/payments", {"order_id": order["id"], "payment_method": method}
+            )
+            _say(f"   payment {payment['id']} is {payment['status']} "
+                 f"(PaymentIntent {payment['stripe_payment_intent_id']}).")  # fmt: skip
+            verified = await _post(browser, "/api/payments/verify", {"payment_id": payment["id"]})
+            order_now = (await browser.get(f"/api/orders/{order['id']}")).json()
+            _say(f"4. After the redirect the browser verifies: payment {verified['status']}, "
+                 f"order {order_now['status']}.")  # fmt: skip
+            _say("   The payment's timeline:")
+            for entry in verified["timeline"]:
+                _say(f"     {entry['at'][11:19]}  {entry['from_status'] or '(new)':>8} -> "
+                     f"{entry['to_status']:<10} by {entry['cause']}")  # fmt: skip
+        _say()
+
+
+async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = await client.post(path, json=body)
+    response.raise_for_status()
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def walkthrough(base_url: str, sandbox_url: str, shop_key: str) -> str:
+    """Commands a newcomer can paste into another terminal, in order."""
+    return f"""== Now you: paste these into another terminal ==
+
+export PAYDESK={base_url} SANDBOX={sandbox_url}
+export SHOP_KEY={shop_key}
+pick() {{ python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }}
+
+# 1. The shop creates an order (the total is computed by paydesk):
+ORDER_JSON=$(curl -s $PAYDESK/api/orders -H "Authorization: Bearer $SHOP_KEY" \\
+  -H 'Content-Type: application/json' \\
+  -d '{{"items": [{{"sku": "TEE", "name": "T-shirt", "unit_amount": 1999, "quantity": 2}}],
+       "currency": "usd", "customer_email": "you@example.com"}}')
+echo "$ORDER_JSON"
+ORDER=$(echo "$ORDER_JSON" | pick id); TOKEN=$(echo "$ORDER_JSON" | pick checkout_token)
+
+# 2. The browser turns a card into a PaymentMethod at the sandbox (as Stripe.js would);
+#    4000 0000 0000 0002 is declined: paydesk answers 402 with Stripe's decline code.
+card() {{ curl -s $SANDBOX/v1/payment_methods -u {SANDBOX_SECRET_KEY}: -d type=card \\
+  -d "card[number]=$1" -d 'card[exp_month]=12' -d 'card[exp_year]=2034' -d 'card[cvc]=123' \\
+  | pick id; }}
+curl -s $PAYDESK/api/payments -H "Authorization: Bearer $TOKEN" \\
+  -H 'Content-Type: application/json' \\
+  -d "{{\\"order_id\\": \\"$ORDER\\", \\"payment_method\\": \\"$(card 4000000000000002)\\"}}"
+echo
+
+# 3. Pay with 4242 4242 4242 4242: the payment succeeds.
+PAYMENT_JSON=$(curl -s $PAYDESK/api/payments -H "Authorization: Bearer $TOKEN" \\
+  -H 'Content-Type: application/json' \\
+  -d "{{\\"order_id\\": \\"$ORDER\\", \\"payment_method\\": \\"$(card 4242424242424242)\\"}}")
+echo "$PAYMENT_JSON"
+PAYMENT=$(echo "$PAYMENT_JSON" | pick id)
+
+# 4. Verify after the redirect (paydesk asks Stripe), then see the order paid:
+curl -s $PAYDESK/api/payments/verify -H "Authorization: Bearer $TOKEN" \\
+  -H 'Content-Type: application/json' -d "{{\\"payment_id\\": \\"$PAYMENT\\"}}" | pick status
+curl -s $PAYDESK/api/orders/$ORDER -H "Authorization: Bearer $TOKEN" | pick status
+
+# 5. The shop lists its payments, with their timelines:
+curl -s "$PAYDESK/api/payments?limit=5" -H "Authorization: Bearer $SHOP_KEY"
+echo
+{WALKTHROUGH_END}
+"""

@@ -1,0 +1,75 @@
+"""`paydesk demo`, as a newcomer meets it: the scripted purchase succeeds, every walkthrough
+command works as printed, and Ctrl-C stops it cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from paydesk.demo import WALKTHROUGH_END
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def read_until(process: subprocess.Popen[str], marker: str, timeout: float = 60) -> str:
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        lines.append(line)
+        if marker in line:
+            return "".join(lines)
+    raise AssertionError(f"{marker!r} never came; the demo printed:\n{''.join(lines)}")
+
+
+def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paydesk.cli", "demo", "--port", str(free_port()),
+         "--sandbox-port", str(free_port())],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        printed = read_until(process, "Press Ctrl-C to stop.")
+        assert "402 card_declined (generic_decline)" in printed
+        assert "payment succeeded, order paid" in printed
+        script = printed.split("== Now you: paste these into another terminal ==")[1]
+        script = script.split(WALKTHROUGH_END)[0]
+        ran = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stderr + ran.stdout
+        out = ran.stdout
+        assert '"status":"pending_payment"' in out
+        assert '"decline_code":"generic_decline"' in out
+        assert '"status":"succeeded"' in out
+        assert "\nsucceeded\npaid\n" in out
+        assert '"data":[' in out
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+        assert process.returncode == 0, rest
+        assert "paydesk demo stopped." in rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
