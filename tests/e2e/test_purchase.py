@@ -177,3 +177,18 @@ async def test_an_already_paid_order_is_a_409_and_a_foreign_order_a_404(paydesk:
         assert again.status_code == 409
         foreign = await browser.post("/api/payments", json={"order_id": other["id"]})
         assert foreign.status_code == 404
+
+
+async def test_a_stripe_server_error_is_a_502_of_its_own_kind(paydesk: Paydesk) -> None:
+    order = await create_order(paydesk)
+    async with paydesk.client(order["checkout_token"]) as browser:
+        paydesk.sandbox.fail_next_requests(1, "error_500")
+        response = await browser.post("/api/payments", json={"order_id": order["id"]})
+        assert response.status_code == 502
+        assert response.json()["error"]["code"] == "stripe_api_error"
+        response = await browser.post(
+            "/api/payments", json={"order_id": order["id"], "payment_method": "pm_card_nope"}
+        )
+        assert response.status_code == 502
+        error = response.json()["error"]
+        assert (error["type"], error["code"]) == ("payment_provider_error", "resource_missing")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -173,3 +174,23 @@ async def test_list_filters_and_pages(api: Api) -> None:
     by_order = (await api.client.get("/api/payments", params={"order_id": order["id"]})).json()
     assert [p["id"] for p in by_order["data"]] == [ids[-1]]
     assert by_order["data"][0]["timeline"]
+
+
+async def test_an_intent_for_another_amount_never_pays_the_order(api: Api) -> None:
+    order = await api.create_order()
+    payment = (await api.client.post("/api/payments", json={"order_id": order["id"]})).json()
+    intent_id = payment["stripe_payment_intent_id"]
+    api.stripe.intents[intent_id] = replace(
+        api.stripe.intents[intent_id], status="succeeded", amount=1, amount_received=1
+    )
+    verified = await api.client.post("/api/payments/verify", json={"payment_id": payment["id"]})
+    assert verified.status_code == 200
+    assert verified.json()["status"] == "succeeded"
+    assert "amount 1 differs" in verified.json()["review_reason"]
+    assert await order_status(api, order) == "pending_payment"
+
+
+async def test_openapi_describes_the_api(api: Api) -> None:
+    spec = (await api.client.get("/openapi.json")).json()
+    assert {"/api/orders", "/api/payments", "/api/payments/verify"} <= set(spec["paths"])
+    assert (await api.client.get("/docs")).status_code == 200
