@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Annotated
 
 import typer
@@ -68,10 +69,9 @@ def demo(
     """Everything on loopback with embedded defaults, a scripted purchase and a walkthrough."""
     from paydesk.demo import run_demo
 
-    try:
+    # Ctrl-C is the way out: the servers have stopped cleanly by the time it surfaces here.
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_demo(port=port, sandbox_port=sandbox_port))
-    except KeyboardInterrupt:  # the server has already stopped cleanly; Ctrl-C is the way out
-        pass
 
 
 @db_app.command("upgrade")
