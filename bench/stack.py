@@ -1,0 +1,205 @@
+"""The Stripe sandbox and paydesk as separate processes on 127.0.0.1, for benchmarks.
+
+`Stack` migrates a database (a fresh temporary SQLite file unless a URL is given), creates a
+shop key in it, starts `paydesk sandbox` and `paydesk serve` on free loopback ports, waits
+until both answer, and stops them (gracefully, then by force) when the `with` block ends,
+whether it ends normally, on an error or on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import aiohttp
+
+HOST = "127.0.0.1"
+BENCH_DIR = Path(__file__).resolve().parent
+PAYDESK = Path(sys.executable).with_name("paydesk")
+STARTUP_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def prepare_database(database_url: str) -> str:
+    """Migrate the database and return a new shop API key stored in it."""
+    from paydesk.auth.service import create_api_key
+    from paydesk.db import Database, create_engine
+    from paydesk.migrate import upgrade
+
+    upgrade(database_url)
+
+    async def create() -> str:
+        db = Database(create_engine(database_url))
+        try:
+            async with db.transaction() as session:
+                plaintext, _ = await create_api_key(session, "bench")
+                return plaintext
+        finally:
+            await db.dispose()
+
+    return asyncio.run(create())
+
+
+@dataclass
+class Process:
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("wb") as log:
+            # A session of its own: Ctrl-C reaches the benchmark, which stops us in order.
+            self.popen = subprocess.Popen(
+                self.args,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    @property
+    def pid(self) -> int:
+        if self.popen is None:
+            raise RuntimeError(f"{self.name} has not been started")
+        return self.popen.pid
+
+    def exited(self) -> int | None:
+        return None if self.popen is None else self.popen.poll()
+
+    def signal(self, signum: int) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.send_signal(signum)
+
+    def stop(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        self.popen.send_signal(signal.SIGINT)
+        try:
+            self.popen.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(STOP_TIMEOUT_SECONDS)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class Stack:
+    """`with Stack() as stack:` gives `stack.paydesk_url`, `stack.shop_key` and the processes."""
+
+    database_url: str | None = None
+    profile_output: Path | None = None
+    workdir: Path = field(init=False)
+    shop_key: str = field(init=False, default="")
+    sandbox: Process = field(init=False)
+    paydesk: Process = field(init=False)
+    sandbox_url: str = field(init=False, default="")
+    paydesk_url: str = field(init=False, default="")
+
+    def __enter__(self) -> Stack:
+        self.workdir = Path(tempfile.mkdtemp(prefix="paydesk-bench-"))
+        try:
+            self._start()
+        except BaseException:
+            self._cleanup(failed=True)
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._cleanup(failed=exc_type is not None and not issubclass(exc_type, KeyboardInterrupt))
+
+    def _start(self) -> None:
+        url = self.database_url or f"sqlite+aiosqlite:///{self.workdir / 'paydesk.db'}"
+        self.shop_key = prepare_database(url)
+        sandbox_port, paydesk_port = free_port(), free_port()
+        self.sandbox_url = f"http://{HOST}:{sandbox_port}"
+        self.paydesk_url = f"http://{HOST}:{paydesk_port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYDESK_", "STRIPE_"))}
+        env.update(
+            PAYDESK_DATABASE_URL=url,
+            STRIPE_SECRET_KEY="sk_test_paydesk_bench",
+            STRIPE_API_BASE=self.sandbox_url,
+            PYTHONUNBUFFERED="1",
+        )
+        listen = ["--host", HOST]
+        self.sandbox = Process(
+            "sandbox",
+            [str(PAYDESK), "sandbox", *listen, "--port", str(sandbox_port)],
+            env,
+            self.workdir / "sandbox.log",
+        )
+        serve = ["serve", *listen, "--port", str(paydesk_port)]
+        if self.profile_output is None:
+            server_args = [str(PAYDESK), *serve]
+        else:
+            wrapper = BENCH_DIR / "profiled_serve.py"
+            server_args = [sys.executable, str(wrapper), str(self.profile_output), *serve]
+        self.paydesk = Process("paydesk", server_args, env, self.workdir / "paydesk.log")
+        self.sandbox.start()
+        self.paydesk.start()
+        asyncio.run(self._wait_until_up())
+
+    async def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        checks = [(self.sandbox, f"{self.sandbox_url}/v1/payment_intents")]
+        checks.append((self.paydesk, f"{self.paydesk_url}/healthz"))
+        timeout = aiohttp.ClientTimeout(total=2)
+        async with aiohttp.ClientSession(timeout=timeout) as client:
+            for process, url in checks:
+                while True:
+                    code = process.exited()
+                    if code is not None:
+                        raise RuntimeError(f"{process.name} exited with {code}")
+                    try:
+                        async with client.get(url) as response:
+                            await response.read()
+                            # The sandbox answers 401 without a key: it is up all the same.
+                            if process is self.sandbox or response.status == 200:
+                                break
+                    except (aiohttp.ClientError, TimeoutError):
+                        pass
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{process.name} did not answer on {url}")
+                    await asyncio.sleep(0.05)
+
+    def _cleanup(self, *, failed: bool) -> None:
+        processes = [p for p in (getattr(self, "paydesk", None), getattr(self, "sandbox", None))]
+        for process in processes:
+            if process is not None:
+                process.stop()
+        if failed:
+            for process in processes:
+                if process is not None and (tail := process.log_tail()):
+                    print(f"--- last lines of the {process.name} log ---", file=sys.stderr)
+                    print(tail, file=sys.stderr)
+        shutil.rmtree(self.workdir, ignore_errors=True)
