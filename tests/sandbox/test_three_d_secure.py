@@ -45,12 +45,19 @@ def test_three_d_secure_cards_require_action(
     assert redirect.return_url == RETURN_URL
 
 
-def test_authentication_pm_ids(stripe_client: stripe.StripeClient) -> None:
+def test_without_return_url_stripe_js_takes_over(
+    stripe_client: stripe.StripeClient, sandbox: SandboxServer
+) -> None:
     for pm in ("pm_card_authenticationRequired", "pm_card_threeDSecure2Required"):
         pi = stripe_client.v1.payment_intents.create(
             {"amount": 3100, "currency": "eur", "payment_method": pm, "confirm": True}
         )
         assert pi.status == "requires_action"
+        assert pi.next_action is not None
+        assert pi.next_action.type == "use_stripe_sdk"
+        assert pi.next_action["use_stripe_sdk"]["stripe_js"] == (
+            f"{sandbox.url}/_sandbox/3ds/{pi.id}"
+        )
 
 
 def test_json_control_completes(stripe_client: stripe.StripeClient, http: httpx.Client) -> None:

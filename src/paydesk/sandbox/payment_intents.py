@@ -131,8 +131,15 @@ class PaymentIntents:
         assert amount is not None
         currency = self._valid_currency(params, amount, required=True)
         assert currency is not None
-        capture_method = self._valid_capture_method(params) or "automatic"
-        automatic = optional_dict(params, "automatic_payment_methods") or {}
+        capture_method = self._valid_capture_method(params) or "automatic_async"
+        automatic = optional_dict(params, "automatic_payment_methods")
+        # Since API version 2023-08-16 Stripe turns automatic payment methods on unless
+        # payment_method_types is given.
+        automatic_enabled = (
+            optional_bool(automatic, "enabled") is True
+            if automatic is not None
+            else "payment_method_types" not in params
+        )
         intent = objects.payment_intent(
             new_id("pi"),
             amount=amount,
@@ -142,7 +149,7 @@ class PaymentIntents:
             metadata=merge_metadata({}, params),
             description=optional_str(params, "description"),
             receipt_email=optional_str(params, "receipt_email"),
-            automatic_payment_methods=optional_bool(automatic, "enabled") is True,
+            automatic_payment_methods=automatic_enabled,
         )
         intent["client_secret"] = f"{intent['id']}_secret_{random_token(25)}"
         payment_method = self._payment_method_from(params)
@@ -340,13 +347,10 @@ class PaymentIntents:
         behaviour = self._store.card_behaviours[payment_method["id"]]
         if behaviour.outcome is Outcome.REQUIRE_3DS:
             intent["status"] = "requires_action"
-            intent["next_action"] = {
-                "type": "redirect_to_url",
-                "redirect_to_url": {
-                    "url": f"{context.base_url}/_sandbox/3ds/{intent['id']}",
-                    "return_url": optional_str(params, "return_url"),
-                },
-            }
+            intent["next_action"] = _authentication_action(
+                f"{context.base_url}/_sandbox/3ds/{intent['id']}",
+                optional_str(params, "return_url"),
+            )
             self._events.record("payment_intent.requires_action", intent, context)
             return intent
         if behaviour.outcome is Outcome.DECLINE:
@@ -501,6 +505,23 @@ class PaymentIntents:
             "the following statuses to be confirmed: requires_payment_method, "
             "requires_confirmation, requires_action."
         )
+
+
+def _authentication_action(challenge_url: str, return_url: str | None) -> StripeObject:
+    """Stripe redirects when given a return_url, and otherwise leaves it to Stripe.js."""
+    if return_url is not None:
+        return {
+            "type": "redirect_to_url",
+            "redirect_to_url": {"url": challenge_url, "return_url": return_url},
+        }
+    return {
+        "type": "use_stripe_sdk",
+        "use_stripe_sdk": {
+            "type": "three_d_secure_redirect",
+            "stripe_js": challenge_url,
+            "source": new_id("src"),
+        },
+    }
 
 
 _THREE_D_SECURE = {
