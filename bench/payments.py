@@ -389,6 +389,9 @@ def main() -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except RuntimeError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
     report.print()
     if args.profile is not None:
         print_profile(args.profile, report.payments.count)
