@@ -1,13 +1,15 @@
 """Identifiers shaped like Stripe's: a prefix, an underscore, random base62."""
 
+import base64
 import secrets
-import string
-
-_ALPHABET = string.ascii_letters + string.digits
 
 
 def random_token(length: int = 24) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """`length` random letters and digits (base64 of random bytes, symbols dropped)."""
+    token = b""
+    while len(token) < length:
+        token += base64.b64encode(secrets.token_bytes(length)).translate(None, b"+/=")
+    return token[:length].decode()
 
 
 def new_id(prefix: str) -> str:
