@@ -27,7 +27,7 @@ def client_for() -> Iterator[ClientFactory]:
 
     yield build
     for http_client in http_clients:
-        http_client.close()
+        http_client.close()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture

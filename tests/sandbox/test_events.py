@@ -3,6 +3,7 @@
 import contextlib
 import time
 import uuid
+from typing import Any
 
 import pytest
 import stripe
@@ -56,9 +57,8 @@ def test_event_types_per_outcome(
     capture_method: str,
     types: list[str],
 ) -> None:
-    pi = stripe_client.v1.payment_intents.create(
-        {"amount": 1200, "currency": "eur", "capture_method": capture_method}  # type: ignore[typeddict-item]
-    )
+    body: Any = {"amount": 1200, "currency": "eur", "capture_method": capture_method}
+    pi = stripe_client.v1.payment_intents.create(body)
     with contextlib.suppress(stripe.CardError):
         stripe_client.v1.payment_intents.confirm(pi.id, {"payment_method": payment_method})
     events = stripe_client.v1.events.list({"limit": len(types)}).data

@@ -1,6 +1,7 @@
 """PaymentIntents through the official SDK over real HTTP: Stripe's state machine."""
 
 import uuid
+from typing import Any
 
 import pytest
 import stripe
@@ -9,9 +10,9 @@ from paydesk.sandbox import SandboxServer
 
 
 def create(client: stripe.StripeClient, **params: object) -> stripe.PaymentIntent:
-    base: dict[str, object] = {"amount": 2000, "currency": "eur"}
+    body: Any = {"amount": 2000, "currency": "eur", **params}
     return client.v1.payment_intents.create(
-        {**base, **params},  # type: ignore[arg-type]
+        body,
         options={"idempotency_key": str(uuid.uuid4())},
     )
 
@@ -24,8 +25,9 @@ def test_visa_succeeds_with_a_captured_charge(stripe_client: stripe.StripeClient
     assert pi.status == "succeeded"
     assert pi.amount_received == 2000
     assert pi.amount_capturable == 0
-    assert pi.payment_method is not None
+    assert isinstance(pi.payment_method, str)
     assert pi.payment_method.startswith("pm_")
+    assert pi.client_secret is not None
     assert pi.client_secret.startswith(f"{pi.id}_secret_")
     charge = stripe_client.v1.charges.retrieve(pi.latest_charge)  # type: ignore[arg-type]
     assert charge.status == "succeeded"
@@ -54,20 +56,9 @@ def test_create_then_confirm(stripe_client: stripe.StripeClient) -> None:
 
 def test_card_details_through_payment_method_data(stripe_client: stripe.StripeClient) -> None:
     pi = create(stripe_client)
-    confirmed = stripe_client.v1.payment_intents.confirm(
-        pi.id,
-        {
-            "payment_method_data": {
-                "type": "card",
-                "card": {
-                    "number": "4242424242424242",
-                    "exp_month": 12,
-                    "exp_year": 2031,
-                    "cvc": "123",
-                },
-            }
-        },
-    )
+    card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
+    params: Any = {"payment_method_data": {"type": "card", "card": card}}
+    confirmed = stripe_client.v1.payment_intents.confirm(pi.id, params)
 
     assert confirmed.status == "succeeded"
     pm = stripe_client.v1.payment_methods.retrieve(confirmed.payment_method)  # type: ignore[arg-type]
@@ -86,7 +77,7 @@ def test_payment_method_create_and_retrieve(stripe_client: stripe.StripeClient) 
         {
             "type": "card",
             "card": {"number": "5555555555554444", "exp_month": 1, "exp_year": 2030, "cvc": "314"},
-        }  # type: ignore[typeddict-item]
+        }
     )
 
     assert pm.id.startswith("pm_")
@@ -145,11 +136,9 @@ def test_declining_card_numbers(
 ) -> None:
     pi = create(stripe_client)
     card = {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}
+    confirm: Any = {"payment_method_data": {"type": "card", "card": card}}
     with pytest.raises(stripe.CardError) as raised:
-        stripe_client.v1.payment_intents.confirm(
-            pi.id,
-            {"payment_method_data": {"type": "card", "card": card}},  # type: ignore[typeddict-item]
-        )
+        stripe_client.v1.payment_intents.confirm(pi.id, confirm)
 
     assert raised.value.code == code
     assert raised.value.error is not None
@@ -179,7 +168,7 @@ def test_a_number_failing_luhn_is_incorrect(stripe_client: stripe.StripeClient) 
             {
                 "type": "card",
                 "card": {"number": "4242424242424241", "exp_month": 1, "exp_year": 2030},
-            }  # type: ignore[typeddict-item]
+            }
         )
 
     assert raised.value.code == "incorrect_number"
@@ -380,7 +369,7 @@ async def test_async_client_as_paydesk_uses_it(sandbox: SandboxServer) -> None:
         )
         events = await client.v1.events.list_async({"type": "payment_intent.succeeded", "limit": 5})
     finally:
-        await http_client.close_async()
+        await http_client.close_async()  # type: ignore[no-untyped-call]
 
     assert confirmed.status == "succeeded"
     assert any(e.data.object["id"] == pi.id for e in events.data)

@@ -1,6 +1,7 @@
 """3-D Secure: requires_action, then the JSON control or the HTML page decides."""
 
 import uuid
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -15,18 +16,14 @@ RETURN_URL = "http://127.0.0.1:9/shop/return?order=42"
 def requires_action(
     client: stripe.StripeClient, number: str = "4000002760003184", **params: object
 ) -> stripe.PaymentIntent:
+    body: Any = {"amount": 3100, "currency": "eur", **params}
     pi = client.v1.payment_intents.create(
-        {"amount": 3100, "currency": "eur", **params},  # type: ignore[typeddict-item]
+        body,
         options={"idempotency_key": str(uuid.uuid4())},
     )
     card = {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}
-    return client.v1.payment_intents.confirm(
-        pi.id,
-        {
-            "payment_method_data": {"type": "card", "card": card},  # type: ignore[typeddict-item]
-            "return_url": RETURN_URL,
-        },
-    )
+    confirm: Any = {"payment_method_data": {"type": "card", "card": card}, "return_url": RETURN_URL}
+    return client.v1.payment_intents.confirm(pi.id, confirm)
 
 
 @pytest.mark.parametrize("number", ["4000002500003155", "4000002760003184", "4000000000003220"])
