@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,11 @@ from paydesk.idempotency.middleware import IdempotencyMiddleware
 from paydesk.orders.endpoints import router as orders_router
 from paydesk.payments.endpoints import router as payments_router
 from paydesk.payments.service import PaymentService
+from paydesk.webhooks.inbox import InboxWriter
+from paydesk.webhooks.processor import InboxProcessor
+from paydesk.webhooks.receiver import WebhookStats
+from paydesk.webhooks.receiver import router as webhooks_router
+from paydesk.worker.runner import Worker, WorkerSchedule
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +38,13 @@ _SERVER_SIDE_FIELDS = {"amount", "currency", "status", "amount_received"}
 
 
 def create_app(
-    settings: Settings, *, database: Database | None = None, gateway: Gateway | None = None
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    gateway: Gateway | None = None,
+    worker: WorkerSchedule | None = None,
 ) -> FastAPI:
+    """The API; with `worker`, also a worker in the same process (one on SQLite)."""
     db = database or Database(create_engine(settings.database_url))
     stripe_gateway = gateway or StripeGateway(
         settings.stripe_secret_key,
@@ -41,16 +52,35 @@ def create_app(
         max_network_retries=settings.stripe_max_retries,
         timeout_seconds=settings.stripe_timeout_seconds,
     )
+    payments = PaymentService(db, stripe_gateway)
+    inbox = InboxWriter(db)
     services = Services(
         settings=settings,
         db=db,
         gateway=stripe_gateway,
-        payments=PaymentService(db, stripe_gateway),
+        payments=payments,
+        inbox=inbox,
+        webhook_stats=WebhookStats(),
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        running = None
+        if worker is not None:
+            in_process = Worker(
+                InboxProcessor(db),
+                payments,
+                livemode=settings.livemode,
+                schedule=worker,
+                wakeup=inbox.stored,
+            )
+            running = asyncio.create_task(in_process.run(stop))
         yield
+        stop.set()
+        if running is not None:
+            await running
+        await inbox.close()
         await stripe_gateway.close()
         if database is None:
             await db.dispose()
@@ -64,6 +94,7 @@ def create_app(
     app.state.services = services
     app.include_router(orders_router)
     app.include_router(payments_router)
+    app.include_router(webhooks_router)
     app.add_middleware(IdempotencyMiddleware, db=db)
     _install_error_handlers(app)
 

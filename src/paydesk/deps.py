@@ -12,6 +12,8 @@ from paydesk.config import Settings
 from paydesk.db import Database
 from paydesk.gateway.base import Gateway
 from paydesk.payments.service import PaymentService
+from paydesk.webhooks.inbox import InboxWriter
+from paydesk.webhooks.receiver import WebhookStats
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,8 @@ class Services:
     db: Database
     gateway: Gateway
     payments: PaymentService
+    inbox: InboxWriter
+    webhook_stats: WebhookStats
 
 
 def get_services(request: Request) -> Services:

@@ -6,15 +6,18 @@ from paydesk.idempotency.models import IdempotencyRecord
 from paydesk.ledger.models import LedgerEntry
 from paydesk.orders.models import Order, OrderItem
 from paydesk.payments.models import Payment, PaymentEvent, PaymentFact
+from paydesk.webhooks.models import InboxEvent, SyncCursor
 
 __all__ = [
     "ApiKey",
     "Base",
     "IdempotencyRecord",
+    "InboxEvent",
     "LedgerEntry",
     "Order",
     "OrderItem",
     "Payment",
     "PaymentEvent",
     "PaymentFact",
+    "SyncCursor",
 ]

@@ -7,16 +7,21 @@ from hypothesis import strategies as st
 
 from paydesk.orders.models import OrderStatus
 from paydesk.payments.models import PaymentStatus
-from paydesk.payments.state import IntentFact, derive_status, order_status_for
+from paydesk.payments.state import Fact, FactKind, derive_status, order_status_for
 
 AMOUNT, CURRENCY = 2599, "usd"
 
 
-def fact(status: str, at: int, *, error: str = "", received: int = 0) -> IntentFact:
-    return IntentFact(status, at, AMOUNT, CURRENCY, amount_received=received, error_code=error)
+PI = FactKind.PAYMENT_INTENT
 
 
-def derive(*facts: IntentFact) -> PaymentStatus:
+def fact(status: str, at: int, *, error: str = "", received: int = 0) -> Fact:
+    return Fact(
+        PI, "pi_1", status, at, AMOUNT, CURRENCY, amount_received=received, error_code=error
+    )
+
+
+def derive(*facts: Fact) -> PaymentStatus:
     return derive_status(facts, amount=AMOUNT, currency=CURRENCY).status
 
 
@@ -52,11 +57,13 @@ def test_requires_capture_then_canceled_or_captured() -> None:
 
 
 def test_mismatched_amount_or_currency_never_pays_the_order() -> None:
-    wrong_amount = IntentFact("succeeded", 1000, AMOUNT - 1, CURRENCY, amount_received=AMOUNT - 1)
+    wrong_amount = Fact(
+        PI, "pi_1", "succeeded", 1000, AMOUNT - 1, CURRENCY, amount_received=AMOUNT - 1
+    )
     derived = derive_status([wrong_amount], amount=AMOUNT, currency=CURRENCY)
     assert derived.review_reason is not None
     assert order_status_for(derived) == OrderStatus.PENDING_PAYMENT
-    wrong_currency = IntentFact("succeeded", 1000, AMOUNT, "eur", amount_received=AMOUNT)
+    wrong_currency = Fact(PI, "pi_1", "succeeded", 1000, AMOUNT, "eur", amount_received=AMOUNT)
     derived = derive_status([wrong_currency], amount=AMOUNT, currency=CURRENCY)
     assert "currency" in (derived.review_reason or "")
     assert order_status_for(derived) == OrderStatus.PENDING_PAYMENT
@@ -87,16 +94,38 @@ STATUSES = [
     "canceled",
 ]
 
-facts_strategy = st.builds(
-    IntentFact,
+intent_facts = st.builds(
+    Fact,
+    kind=st.just(PI),
+    object_id=st.just("pi_1"),
     status=st.sampled_from(STATUSES),
     observed_at=st.integers(0, 20),
     amount=st.sampled_from([AMOUNT, AMOUNT + 1]),
     currency=st.sampled_from([CURRENCY, "eur"]),
     amount_received=st.sampled_from([0, AMOUNT]),
     amount_capturable=st.sampled_from([0, AMOUNT]),
+    amount_refunded=st.sampled_from([0, 0, 500]),
     error_code=st.sampled_from(["", "card_declined"]),
 )
+refund_facts = st.builds(
+    Fact,
+    kind=st.just(FactKind.REFUND),
+    object_id=st.sampled_from(["re_1", "re_2"]),
+    status=st.sampled_from(["pending", "succeeded", "failed", "canceled"]),
+    observed_at=st.integers(0, 20),
+    amount=st.sampled_from([500, AMOUNT]),
+    currency=st.just(CURRENCY),
+)
+dispute_facts = st.builds(
+    Fact,
+    kind=st.just(FactKind.DISPUTE),
+    object_id=st.just("dp_1"),
+    status=st.sampled_from(["needs_response", "under_review", "won", "lost", "warning_closed"]),
+    observed_at=st.integers(0, 20),
+    amount=st.just(AMOUNT),
+    currency=st.just(CURRENCY),
+)
+facts_strategy = st.one_of(intent_facts, intent_facts, refund_facts, dispute_facts)
 
 
 @given(
@@ -104,7 +133,7 @@ facts_strategy = st.builds(
     data=st.data(),
 )
 def test_any_order_and_any_repetition_give_the_same_status(
-    facts: list[IntentFact], data: st.DataObject
+    facts: list[Fact], data: st.DataObject
 ) -> None:
     expected = derive_status(facts, amount=AMOUNT, currency=CURRENCY)
     repeated = facts + data.draw(st.lists(st.sampled_from(facts), max_size=8)) if facts else []
@@ -118,3 +147,48 @@ def test_succeeded_is_final_whatever_comes_after() -> None:
         assert derive(fact("succeeded", 1, received=AMOUNT), fact(status, 99, error=error)) == (
             PaymentStatus.SUCCEEDED
         )
+
+
+def refund(refund_id: str, status: str, amount: int, at: int = 50) -> Fact:
+    return Fact(FactKind.REFUND, refund_id, status, at, amount, CURRENCY)
+
+
+def dispute(status: str, at: int = 60) -> Fact:
+    return Fact(FactKind.DISPUTE, "dp_1", status, at, AMOUNT, CURRENCY)
+
+
+def test_refunds_partial_full_and_failed() -> None:
+    paid = fact("succeeded", 10, received=AMOUNT)
+    assert derive(paid, refund("re_1", "pending", 500)) == PaymentStatus.SUCCEEDED
+    assert derive(paid, refund("re_1", "succeeded", 500)) == PaymentStatus.PARTIALLY_REFUNDED
+    both = [refund("re_1", "succeeded", 500), refund("re_2", "succeeded", AMOUNT - 500)]
+    assert derive(paid, *both) == PaymentStatus.REFUNDED
+    failed_later = refund("re_1", "failed", 500, at=90)
+    assert derive(paid, refund("re_1", "succeeded", 500), failed_later) == PaymentStatus.SUCCEEDED
+    assert derive(
+        paid, refund("re_1", "pending", 500, at=99), refund("re_1", "succeeded", 500)
+    ) == (PaymentStatus.PARTIALLY_REFUNDED)
+
+
+def test_a_refund_before_the_success_it_follows() -> None:
+    derived = derive_status([refund("re_1", "succeeded", AMOUNT)], amount=AMOUNT, currency=CURRENCY)
+    assert (derived.status, derived.capture_seen) == (PaymentStatus.REFUNDED, False)
+    late_success = fact("succeeded", 5, received=AMOUNT)
+    assert derive(refund("re_1", "succeeded", AMOUNT), late_success) == PaymentStatus.REFUNDED
+
+
+def test_the_charges_own_refunded_amount_counts() -> None:
+    charge = Fact(PI, "pi_1", "succeeded", 10, AMOUNT, CURRENCY, AMOUNT, 0, AMOUNT)
+    assert derive(charge) == PaymentStatus.REFUNDED
+
+
+def test_disputes_open_won_and_lost() -> None:
+    paid = fact("succeeded", 10, received=AMOUNT)
+    assert derive(paid, dispute("needs_response")) == PaymentStatus.DISPUTED
+    assert derive(paid, dispute("needs_response"), dispute("won", at=70)) == PaymentStatus.SUCCEEDED
+    assert derive(paid, dispute("won", at=5), dispute("under_review", at=99)) == (
+        PaymentStatus.SUCCEEDED
+    )
+    assert derive(paid, dispute("lost", at=70)) == PaymentStatus.DISPUTED
+    partially = [paid, refund("re_1", "succeeded", 500), dispute("won", at=70)]
+    assert derive(*partially) == PaymentStatus.PARTIALLY_REFUNDED

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from paydesk.errors import CardDeclined
 from paydesk.gateway.types import IntentSnapshot
@@ -14,6 +15,14 @@ class IntentDeclined(CardDeclined):
     def __init__(self, message: str, *, intent: IntentSnapshot, **extra: str | None) -> None:
         super().__init__(message, **extra)
         self.intent = intent
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    """A page of Stripe's event list, newest first, each event as Stripe's JSON."""
+
+    events: list[dict[str, Any]]
+    has_more: bool
 
 
 class Gateway(Protocol):
@@ -38,5 +47,14 @@ class Gateway(Protocol):
     ) -> IntentSnapshot: ...
 
     async def retrieve_payment_intent(self, intent_id: str) -> IntentSnapshot: ...
+
+    async def list_events(
+        self,
+        *,
+        limit: int = 100,
+        ending_before: str | None = None,
+        starting_after: str | None = None,
+        created_gte: int | None = None,
+    ) -> EventPage: ...
 
     async def close(self) -> None: ...

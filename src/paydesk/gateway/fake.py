@@ -6,9 +6,10 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import replace
+from typing import Any
 
 from paydesk.errors import PaymentProviderError, PaymentProviderUnavailable
-from paydesk.gateway.base import IntentDeclined
+from paydesk.gateway.base import EventPage, IntentDeclined
 from paydesk.gateway.types import IntentSnapshot
 
 # payment method → (decline code, or None when it succeeds)
@@ -26,6 +27,7 @@ class FakeGateway:
         self.calls: list[str] = []
         self.reachable = True
         self._answers: dict[str, IntentSnapshot | IntentDeclined] = {}
+        self.events: list[dict[str, Any]] = []  # oldest first, as tests add them
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -118,6 +120,25 @@ class FakeGateway:
     async def retrieve_payment_intent(self, intent_id: str) -> IntentSnapshot:
         self._call("retrieve")
         return self.intents[intent_id]
+
+    async def list_events(
+        self,
+        *,
+        limit: int = 100,
+        ending_before: str | None = None,
+        starting_after: str | None = None,
+        created_gte: int | None = None,
+    ) -> EventPage:
+        """Newest first, paged like Stripe's list."""
+        self._call("list_events")
+        events = [e for e in reversed(self.events) if e["created"] >= (created_gte or 0)]
+        ids = [e["id"] for e in events]
+        if ending_before is not None:
+            events = events[: ids.index(ending_before)][-limit:]
+            return EventPage(events, len(ids[: ids.index(ending_before)]) > limit)
+        if starting_after is not None:
+            events = events[ids.index(starting_after) + 1 :]
+        return EventPage(events[:limit], len(events) > limit)
 
     async def close(self) -> None:
         return None

@@ -9,7 +9,8 @@ errors, 409s and whatever Stripe marks `Stripe-Should-Retry: true`, at most
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,7 +23,7 @@ from paydesk.errors import (
     PaymentProviderError,
     PaymentProviderUnavailable,
 )
-from paydesk.gateway.base import IntentDeclined
+from paydesk.gateway.base import EventPage, IntentDeclined
 from paydesk.gateway.types import IntentSnapshot
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,25 @@ class StripeGateway:
             intent = await self._client.v1.payment_intents.retrieve_async(intent_id)
         return _snapshot(intent)
 
+    async def list_events(
+        self,
+        *,
+        limit: int = 100,
+        ending_before: str | None = None,
+        starting_after: str | None = None,
+        created_gte: int | None = None,
+    ) -> EventPage:
+        params: Any = {"limit": limit}
+        if ending_before:
+            params["ending_before"] = ending_before
+        if starting_after:
+            params["starting_after"] = starting_after
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        with _translated_errors():
+            page = await self._client.v1.events.list_async(params)
+        return EventPage([event.to_dict() for event in page.data], bool(page.has_more))
+
     async def close(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
@@ -170,3 +190,39 @@ def _translate(exc: stripe.StripeError) -> PaydeskError:
         code="stripe_api_error",
         stripe_request_id=request_id,
     )
+
+
+class InvalidSignature(Exception):
+    """A webhook whose `Stripe-Signature` does not prove it came from Stripe, now."""
+
+
+def verify_webhook_signature(
+    payload: bytes,
+    header: str | None,
+    secrets: Sequence[str],
+    *,
+    tolerance: int = 300,
+    now: float | None = None,
+) -> None:
+    """Checks the signature with the SDK against every configured secret (several while
+    rotating), and the timestamp within `tolerance` seconds on both sides: the SDK checks
+    only the past, and a timestamp far in the future is as suspect as a stale one."""
+    if not secrets:
+        raise InvalidSignature("no webhook signing secret is configured")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidSignature("the body is not UTF-8") from None
+    failure = "no secret matched"
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(text, header, secret, tolerance)
+        except stripe.SignatureVerificationError as exc:
+            failure = str(exc.user_message or "signature mismatch")
+            continue
+        assert header is not None
+        timestamp = int(next(p[2:] for p in header.split(",") if p.startswith("t=")))
+        if timestamp > (time.time() if now is None else now) + tolerance:
+            raise InvalidSignature("the timestamp is too far in the future")
+        return
+    raise InvalidSignature(failure)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from paydesk.payments.state import IntentFact
+from paydesk.payments.state import Fact, FactKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +51,10 @@ class IntentSnapshot:
             metadata=dict(obj.get("metadata") or {}),
         )
 
-    def fact(self, observed_at: int) -> IntentFact:
-        return IntentFact(
+    def fact(self, observed_at: int) -> Fact:
+        return Fact(
+            kind=FactKind.PAYMENT_INTENT,
+            object_id=self.id,
             status=self.status,
             observed_at=observed_at,
             amount=self.amount,
@@ -61,3 +63,66 @@ class IntentSnapshot:
             amount_capturable=self.amount_capturable,
             error_code=self.error_code if self.status == "requires_payment_method" else "",
         )
+
+
+def charge_fact(charge: dict[str, Any], observed_at: int) -> Fact | None:
+    """What a Charge says of its PaymentIntent: taken, held, refused, and how much of it has
+    been refunded. None for a charge still pending, which says nothing yet."""
+    intent_id = charge.get("payment_intent")
+    if isinstance(intent_id, dict):
+        intent_id = intent_id.get("id")
+    if not intent_id:
+        return None
+    status, error = charge.get("status"), ""
+    if status == "succeeded":
+        status = "succeeded" if charge.get("captured") else "requires_capture"
+    elif status == "failed":
+        status, error = "requires_payment_method", str(charge.get("failure_code") or "declined")
+    else:
+        return None
+    amount = int(charge["amount"])
+    captured = int(charge.get("amount_captured") or 0)
+    return Fact(
+        kind=FactKind.PAYMENT_INTENT,
+        object_id=str(intent_id),
+        status=status,
+        observed_at=observed_at,
+        amount=amount,
+        currency=str(charge["currency"]).lower(),
+        amount_received=captured if status == "succeeded" else 0,
+        amount_capturable=amount if status == "requires_capture" else 0,
+        amount_refunded=int(charge.get("amount_refunded") or 0),
+        error_code=error,
+    )
+
+
+def refund_fact(refund: dict[str, Any], observed_at: int) -> Fact:
+    return Fact(
+        kind=FactKind.REFUND,
+        object_id=refund["id"],
+        status=str(refund.get("status") or "pending"),
+        observed_at=observed_at,
+        amount=int(refund["amount"]),
+        currency=str(refund["currency"]).lower(),
+    )
+
+
+def dispute_fact(dispute: dict[str, Any], observed_at: int) -> Fact:
+    return Fact(
+        kind=FactKind.DISPUTE,
+        object_id=dispute["id"],
+        status=str(dispute["status"]),
+        observed_at=observed_at,
+        amount=int(dispute["amount"]),
+        currency=str(dispute["currency"]).lower(),
+    )
+
+
+def intent_id_of(obj: dict[str, Any]) -> str | None:
+    """The PaymentIntent a Stripe object belongs to."""
+    if obj.get("object") == "payment_intent":
+        return str(obj["id"])
+    intent = obj.get("payment_intent")
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    return str(intent) if intent else None

@@ -12,6 +12,7 @@ from paydesk.db import Base, UTCDateTime, utcnow
 class LedgerKind(StrEnum):
     CHARGE = "charge"
     REFUND = "refund"
+    REFUND_REVERSAL = "refund_reversal"
     DISPUTE_WITHDRAWAL = "dispute_withdrawal"
     DISPUTE_REINSTATEMENT = "dispute_reinstatement"
     DISPUTE_FEE = "dispute_fee"

@@ -74,19 +74,17 @@ class Payment(Base):
 
 
 class PaymentFact(Base):
-    """One thing Stripe said about a payment's PaymentIntent, as of a time.
-
-    The same observation recorded twice is one row; the status is a function of the set."""
+    """One thing Stripe said about a payment: its PaymentIntent's, a refund's or a dispute's
+    status as of a time. The same observation recorded twice is one row (same fingerprint);
+    the payment's status is a function of the set (payments/state.py)."""
 
     __tablename__ = "payment_facts"
-    __table_args__ = (
-        UniqueConstraint(
-            "payment_id", "stripe_object_id", "stripe_status", "observed_at", "error_code"
-        ),
-    )
+    __table_args__ = (UniqueConstraint("payment_id", "fingerprint"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
     stripe_object_id: Mapped[str] = mapped_column(String(255))
     stripe_status: Mapped[str] = mapped_column(String(64))
     observed_at: Mapped[int] = mapped_column(BigInteger)
@@ -94,6 +92,7 @@ class PaymentFact(Base):
     currency: Mapped[str] = mapped_column(String(3))
     amount_received: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_capturable: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     error_code: Mapped[str] = mapped_column(String(64), default="")
     decline_code: Mapped[str | None] = mapped_column(String(64), default=None)
     latest_charge: Mapped[str | None] = mapped_column(String(255), default=None)

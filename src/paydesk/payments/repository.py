@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.ledger.models import LedgerEntry
 from paydesk.payments.models import Payment, PaymentEvent, PaymentFact, PaymentStatus
-from paydesk.payments.state import IntentFact
+from paydesk.payments.state import Fact, FactKind
 
 
 async def open_payment_for_order(session: AsyncSession, order_id: str) -> Payment | None:
@@ -81,19 +81,22 @@ async def add_fact(session: AsyncSession, fact: PaymentFact) -> None:
     )
 
 
-async def intent_facts(session: AsyncSession, payment_id: str) -> list[IntentFact]:
+async def facts(session: AsyncSession, payment_id: str) -> list[Fact]:
     rows = await session.execute(
         select(
+            PaymentFact.kind,
+            PaymentFact.stripe_object_id,
             PaymentFact.stripe_status,
             PaymentFact.observed_at,
             PaymentFact.amount,
             PaymentFact.currency,
             PaymentFact.amount_received,
             PaymentFact.amount_capturable,
+            PaymentFact.amount_refunded,
             PaymentFact.error_code,
         ).where(PaymentFact.payment_id == payment_id)
     )
-    return [IntentFact(*row) for row in rows]
+    return [Fact(FactKind(kind), *rest) for kind, *rest in rows]
 
 
 async def add_ledger_entry(session: AsyncSession, entry: LedgerEntry) -> None:
@@ -107,3 +110,12 @@ def _values(row: PaymentFact | LedgerEntry) -> dict[str, object]:
     """The row's set columns; unset ones are left to their defaults."""
     columns = row.__table__.columns
     return {c.key: getattr(row, c.key) for c in columns if getattr(row, c.key) is not None}
+
+
+async def has_ledger_entry(session: AsyncSession, stripe_object_id: str, kind: str) -> bool:
+    found = await session.scalar(
+        select(LedgerEntry.id).where(
+            LedgerEntry.stripe_object_id == stripe_object_id, LedgerEntry.kind == kind
+        )
+    )
+    return found is not None

@@ -13,7 +13,7 @@ import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +27,13 @@ from paydesk.orders.models import Order, OrderStatus
 from paydesk.orders.service import get_order
 from paydesk.payments import repository
 from paydesk.payments.models import Cause, Payment, PaymentEvent, PaymentFact, PaymentStatus
-from paydesk.payments.state import PAID_ORDER_STATUSES, derive_status, order_status_for
+from paydesk.payments.state import (
+    PAID_ORDER_STATUSES,
+    Derived,
+    Fact,
+    derive_status,
+    order_status_for,
+)
 
 # Payments in these statuses cannot be confirmed again.
 _NOT_CONFIRMABLE = {
@@ -208,66 +214,127 @@ class PaymentService:
 async def apply_observation(
     session: AsyncSession, payment: Payment, observation: Observation
 ) -> None:
-    """Records what Stripe said as a fact, derives the status from every fact, and writes
-    down the consequences: the timeline, the order's status and the ledger."""
+    """What the API told us of the PaymentIntent, recorded as a fact and applied."""
     intent = observation.intent
-    if payment.stripe_payment_intent_id is None:
-        payment.stripe_payment_intent_id = intent.id
-    elif payment.stripe_payment_intent_id != intent.id:
-        raise Conflict(
-            f"PaymentIntent {intent.id} does not belong to payment {payment.id}.",
-            code="payment_intent_mismatch",
-        )
+    link_intent(payment, intent.id)
     if intent.client_secret and payment.client_secret is None:
         payment.client_secret = intent.client_secret
-    await repository.add_fact(
-        session,
-        PaymentFact(
-            payment_id=payment.id,
-            stripe_object_id=intent.id,
-            stripe_status=intent.status,
-            observed_at=observation.observed_at,
-            amount=intent.amount,
-            currency=intent.currency,
-            amount_received=intent.amount_received,
-            amount_capturable=intent.amount_capturable,
-            error_code=intent.error_code if intent.status == "requires_payment_method" else "",
-            decline_code=intent.decline_code,
-            latest_charge=intent.latest_charge,
-            cause=observation.cause,
-            stripe_event_id=observation.stripe_event_id,
-        ),
-    )
-    facts = await repository.intent_facts(session, payment.id)
-    derived = derive_status(facts, amount=payment.amount, currency=payment.currency)
     payment.next_action_url = intent.next_action_url if intent.status == "requires_action" else None
     if intent.status == "requires_payment_method" and intent.error_code:
         payment.last_error_code = intent.decline_code or intent.error_code
         payment.last_error_message = intent.error_message
+    await record_facts(
+        session,
+        payment,
+        [intent.fact(observation.observed_at)],
+        cause=observation.cause,
+        stripe_event_id=observation.stripe_event_id,
+        decline_code=intent.decline_code,
+        latest_charge=intent.latest_charge,
+    )
+
+
+def link_intent(payment: Payment, intent_id: str) -> None:
+    if payment.stripe_payment_intent_id is None:
+        payment.stripe_payment_intent_id = intent_id
+    elif payment.stripe_payment_intent_id != intent_id:
+        raise Conflict(
+            f"PaymentIntent {intent_id} does not belong to payment {payment.id}.",
+            code="payment_intent_mismatch",
+        )
+
+
+async def record_facts(
+    session: AsyncSession,
+    payment: Payment,
+    facts: list[Fact],
+    *,
+    cause: Cause,
+    stripe_event_id: str | None = None,
+    decline_code: str | None = None,
+    latest_charge: str | None = None,
+) -> Derived:
+    """Records what Stripe said as facts, derives the status from every fact, and writes
+    down the consequences: the timeline, the order's status and the ledger."""
+    for fact in facts:
+        await repository.add_fact(
+            session,
+            PaymentFact(
+                payment_id=payment.id,
+                fingerprint=fingerprint(fact),
+                kind=fact.kind,
+                stripe_object_id=fact.object_id,
+                stripe_status=fact.status,
+                observed_at=fact.observed_at,
+                amount=fact.amount,
+                currency=fact.currency,
+                amount_received=fact.amount_received,
+                amount_capturable=fact.amount_capturable,
+                amount_refunded=fact.amount_refunded,
+                error_code=fact.error_code,
+                decline_code=decline_code,
+                latest_charge=latest_charge,
+                cause=cause,
+                stripe_event_id=stripe_event_id,
+            ),
+        )
+    derived = derive_status(
+        await repository.facts(session, payment.id),
+        amount=payment.amount,
+        currency=payment.currency,
+    )
     if derived.status != payment.status or derived.review_reason != payment.review_reason:
         session.add(
             PaymentEvent(
                 payment_id=payment.id,
                 from_status=payment.status,
                 to_status=derived.status,
-                cause=observation.cause,
-                stripe_event_id=observation.stripe_event_id,
+                cause=cause,
+                stripe_event_id=stripe_event_id,
                 detail=derived.review_reason,
             )
         )
         payment.status = derived.status
         payment.review_reason = derived.review_reason
+        if derived.status != PaymentStatus.REQUIRES_ACTION:
+            payment.next_action_url = None
     order = await session.get(Order, payment.order_id, with_for_update=True)
     assert order is not None
     order.status = order_status_for(derived)
-    if derived.status == PaymentStatus.SUCCEEDED and derived.amount_received > 0:
+    await _post_ledger(session, payment, derived)
+    return derived
+
+
+def fingerprint(fact: Fact) -> str:
+    """The same observation always has the same fingerprint, so it is stored once."""
+    fields = astuple(fact)
+    return hashlib.sha256("\x1f".join(map(str, fields)).encode()).hexdigest()
+
+
+async def _post_ledger(session: AsyncSession, payment: Payment, derived: Derived) -> None:
+    """Money taken and money given back, each posted once (unique per Stripe object and
+    kind); a refund that fails after it succeeded is reversed, never deleted."""
+    if derived.capture_seen and derived.captured > 0 and payment.stripe_payment_intent_id:
         await repository.add_ledger_entry(
             session,
             LedgerEntry(
                 payment_id=payment.id,
                 kind=LedgerKind.CHARGE,
-                amount=derived.amount_received,
-                currency=intent.currency,
-                stripe_object_id=intent.id,
+                amount=derived.captured,
+                currency=payment.currency,
+                stripe_object_id=payment.stripe_payment_intent_id,
             ),
         )
+    for refund_id, status, amount in derived.refunds:
+        if status == "succeeded":
+            entry = LedgerEntry(kind=LedgerKind.REFUND, amount=-amount)
+        elif status in ("failed", "canceled") and await repository.has_ledger_entry(
+            session, refund_id, LedgerKind.REFUND
+        ):
+            entry = LedgerEntry(kind=LedgerKind.REFUND_REVERSAL, amount=amount)
+        else:
+            continue
+        entry.payment_id = payment.id
+        entry.currency = payment.currency
+        entry.stripe_object_id = refund_id
+        await repository.add_ledger_entry(session, entry)

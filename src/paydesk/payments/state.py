@@ -1,30 +1,45 @@
 """Facts in, status out: a payment's status is a pure function of what Stripe has said.
 
 Stripe's objects only move forward, but what it tells us can arrive late, twice, or out of
-order. So every observation of the PaymentIntent is kept as a fact, and the status is
-derived from the whole set: any order and any repetition of the same facts give the same
-status, and a stale snapshot can never move a payment backwards.
+order. So every observation is kept as a fact (the PaymentIntent's status as of a time,
+each refund and each dispute by id with its status) and the status is derived from the
+whole set: any order and any repetition of the same facts give the same status, and a stale
+snapshot can never move a payment backwards.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from paydesk.orders.models import OrderStatus
 from paydesk.payments.models import PaymentStatus
 
 
-@dataclass(frozen=True, slots=True)
-class IntentFact:
-    """The PaymentIntent's status as of `observed_at` (unix milliseconds), with its amounts."""
+class FactKind(StrEnum):
+    PAYMENT_INTENT = "payment_intent"
+    REFUND = "refund"
+    DISPUTE = "dispute"
 
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One Stripe object's status as of `observed_at` (unix milliseconds), with its amounts.
+
+    For a PaymentIntent `amount_received` is what was captured; for a refund or a dispute
+    `amount` is what it takes back."""
+
+    kind: FactKind
+    object_id: str
     status: str
     observed_at: int
     amount: int
     currency: str
     amount_received: int = 0
     amount_capturable: int = 0
+    # What the charge says has been refunded, when the fact comes from a charge.
+    amount_refunded: int = 0
     error_code: str = ""
 
 
@@ -33,7 +48,13 @@ class Derived:
     status: PaymentStatus
     # Why the payment must not pay its order (amount or currency differs), if it must not.
     review_reason: str | None = None
-    amount_received: int = 0
+    captured: int = 0
+    # False while `captured` is only inferred from a refund or dispute that came first.
+    capture_seen: bool = False
+    refunded: int = 0
+    # Each refund's and each dispute's own status, by Stripe id, sorted by id.
+    refunds: tuple[tuple[str, str, int], ...] = ()
+    disputes: tuple[tuple[str, str, int], ...] = ()
 
 
 # Stripe's PaymentIntent statuses in the order a payment moves through them.
@@ -54,8 +75,24 @@ _OPEN_STATUS = {
     "processing": PaymentStatus.PROCESSING,
 }
 
+# A refund moves pending → succeeded → (rarely) failed, or ends failed or canceled.
+_REFUND_RANK = {"pending": 0, "requires_action": 1, "succeeded": 2, "failed": 3, "canceled": 3}
+# A dispute (or an inquiry, `warning_…`) ends won, lost, or closed as a warning.
+_DISPUTE_RANK = {
+    "warning_needs_response": 0,
+    "warning_under_review": 1,
+    "needs_response": 2,
+    "under_review": 3,
+    "warning_closed": 4,
+    "won": 4,
+    "lost": 4,
+}
+DISPUTE_OPEN = frozenset(
+    {"warning_needs_response", "warning_under_review", "needs_response", "under_review"}
+)
 
-def _recency(fact: IntentFact) -> tuple[int, int, str, int, int, int, str]:
+
+def _recency(fact: Fact) -> tuple[int, int, str, int, int, int, int, str]:
     """A total order on facts: later first, then further along; the rest only breaks ties."""
     return (
         fact.observed_at,
@@ -63,14 +100,63 @@ def _recency(fact: IntentFact) -> tuple[int, int, str, int, int, int, str]:
         fact.error_code,
         fact.amount_received,
         fact.amount_capturable,
+        fact.amount_refunded,
         fact.amount,
         fact.currency,
     )
 
 
-def derive_status(facts: Iterable[IntentFact], *, amount: int, currency: str) -> Derived:
+def _current(facts: Iterable[Fact], ranks: dict[str, int], final_from: int) -> dict[str, Fact]:
+    """Each object's status: a final one wins whenever it was seen, else the latest."""
+
+    def strength(fact: Fact) -> tuple[bool, int, int, int, str, str]:
+        rank = ranks.get(fact.status, -1)
+        return (rank >= final_from, fact.observed_at, rank, fact.amount, fact.status, fact.currency)
+
+    current: dict[str, Fact] = {}
+    for fact in sorted(facts, key=strength):
+        current[fact.object_id] = fact
+    return current
+
+
+def derive_status(facts: Iterable[Fact], *, amount: int, currency: str) -> Derived:
     """The payment's status from every fact seen, for an order of `amount` `currency`."""
     facts = list(facts)
+    intents = [f for f in facts if f.kind == FactKind.PAYMENT_INTENT]
+    intent = _intent_status(intents, amount, currency)
+    refunds = _current([f for f in facts if f.kind == FactKind.REFUND], _REFUND_RANK, 2)
+    disputes = _current([f for f in facts if f.kind == FactKind.DISPUTE], _DISPUTE_RANK, 4)
+    # The charge's own count of refunds covers refunds whose news has not come yet.
+    charge_refunded = max((f.amount_refunded for f in intents), default=0)
+    if not refunds and not disputes and not charge_refunded:
+        return intent
+    if intent.status != PaymentStatus.SUCCEEDED:
+        # A refund or a dispute proves the charge succeeded, even if its news is not here yet.
+        intent = Derived(PaymentStatus.SUCCEEDED, intent.review_reason, captured=amount)
+    refunded = max(
+        sum(r.amount for r in refunds.values() if r.status == "succeeded"), charge_refunded
+    )
+    statuses = {d.status for d in disputes.values()}
+    if statuses & DISPUTE_OPEN or "lost" in statuses:
+        status = PaymentStatus.DISPUTED
+    elif refunded >= intent.captured:
+        status = PaymentStatus.REFUNDED
+    elif refunded > 0:
+        status = PaymentStatus.PARTIALLY_REFUNDED
+    else:
+        status = PaymentStatus.SUCCEEDED
+    return Derived(
+        status,
+        intent.review_reason,
+        captured=intent.captured,
+        capture_seen=intent.capture_seen,
+        refunded=refunded,
+        refunds=tuple(sorted((i, f.status, f.amount) for i, f in refunds.items())),
+        disputes=tuple(sorted((i, f.status, f.amount) for i, f in disputes.items())),
+    )
+
+
+def _intent_status(facts: list[Fact], amount: int, currency: str) -> Derived:
     if not facts:
         return Derived(PaymentStatus.PENDING)
     for settled in _SETTLED:
@@ -80,7 +166,8 @@ def derive_status(facts: Iterable[IntentFact], *, amount: int, currency: str) ->
             return Derived(
                 PaymentStatus(settled),
                 _mismatch(decisive, amount, currency) if settled != "canceled" else None,
-                decisive.amount_received if settled == "succeeded" else 0,
+                captured=decisive.amount_received if settled == "succeeded" else 0,
+                capture_seen=settled == "succeeded",
             )
     latest = max(facts, key=_recency)
     if latest.status == "requires_payment_method":
@@ -90,7 +177,7 @@ def derive_status(facts: Iterable[IntentFact], *, amount: int, currency: str) ->
     return Derived(status)
 
 
-def _mismatch(fact: IntentFact, amount: int, currency: str) -> str | None:
+def _mismatch(fact: Fact, amount: int, currency: str) -> str | None:
     if fact.currency.lower() != currency.lower():
         return f"PaymentIntent currency {fact.currency} differs from the order's {currency}"
     if fact.amount != amount:
@@ -119,7 +206,7 @@ def order_status_for(derived: Derived) -> OrderStatus:
     return _ORDER_STATUS[derived.status]
 
 
-# Payments in these statuses keep their order from taking another payment.
+# Orders in these statuses take no other payment.
 PAID_ORDER_STATUSES = frozenset(
     {
         OrderStatus.AUTHORIZED,

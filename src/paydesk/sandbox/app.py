@@ -11,7 +11,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paydesk.sandbox.api import ApiCall, Handler, StripeApi
-from paydesk.sandbox.chaos import Chaos
+from paydesk.sandbox.chaos import Chaos, WebhookChaos
 from paydesk.sandbox.charges import list_charges, retrieve_charge
 from paydesk.sandbox.config import SandboxConfig
 from paydesk.sandbox.control import ControlEndpoints
@@ -63,11 +63,13 @@ def create_sandbox_app(
     config: SandboxConfig | None = None,
     store: SandboxStore | None = None,
     chaos: Chaos | None = None,
+    webhook_chaos: WebhookChaos | None = None,
 ) -> Starlette:
     """Build the sandbox; pass the same `store` again to keep state across restarts."""
     config = config or SandboxConfig()
     store = store if store is not None else SandboxStore()
     chaos = chaos if chaos is not None else Chaos()
+    webhook_chaos = webhook_chaos if webhook_chaos is not None else WebhookChaos()
     registered = {endpoint["url"] for endpoint in store.webhook_endpoints.newest_first()}
     for endpoint in config.webhook_endpoints:
         if endpoint.url not in registered:
@@ -75,7 +77,7 @@ def create_sandbox_app(
     events = EventLog(store, config.api_version)
     payment_intents = PaymentIntents(store, events)
     api = StripeApi(store, config, chaos)
-    control = ControlEndpoints(store, chaos, payment_intents, config.publishable_key)
+    control = ControlEndpoints(store, chaos, webhook_chaos, payment_intents, config.publishable_key)
 
     def retrieve_intent(call: ApiCall) -> StripeObject:
         reject_unknown(call.params, frozenset({"client_secret", "expand"}))
@@ -137,6 +139,7 @@ def create_sandbox_app(
         route(we, "DELETE", lambda c: delete_endpoint(store, c.path["we_id"])),
         Route("/_sandbox/health", control.health, methods=["GET"]),
         Route("/_sandbox/chaos", control.chaos, methods=["POST"]),
+        Route("/_sandbox/chaos/webhooks", control.webhook_chaos, methods=["POST"]),
         Route(
             "/_sandbox/payment_intents/{pi_id}/authenticate", control.authenticate, methods=["POST"]
         ),
@@ -146,7 +149,7 @@ def create_sandbox_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        delivery = WebhookDelivery(store, config)
+        delivery = WebhookDelivery(store, config, webhook_chaos)
         await delivery.start()
         api.locks = KeyedLocks()
         events.on_recorded = delivery.enqueue
@@ -163,6 +166,7 @@ def create_sandbox_app(
     )
     app.state.store = store
     app.state.chaos = chaos
+    app.state.webhook_chaos = webhook_chaos
     app.state.config = config
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -49,3 +49,47 @@ class Chaos:
                 return None
             self._remaining -= 1
             return ChaosTicket(self._mode, self._timeout_seconds)
+
+
+class WebhookChaosMode(StrEnum):
+    DUPLICATE = "duplicate"
+    DROP = "drop"
+    DELAY = "delay"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookChaosTicket:
+    mode: WebhookChaosMode
+    delay_seconds: float
+
+
+class WebhookChaos:
+    """Counts down deliveries to send twice, never send, or send late (which reorders them)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._remaining = 0
+        self._mode = WebhookChaosMode.DUPLICATE
+        self._delay_seconds = 1.0
+
+    def arm(self, count: int, mode: WebhookChaosMode, delay_seconds: float = 1.0) -> None:
+        with self._lock:
+            self._remaining = count
+            self._mode = mode
+            self._delay_seconds = delay_seconds
+
+    def disarm(self) -> None:
+        self.arm(0, WebhookChaosMode.DUPLICATE)
+
+    @property
+    def remaining(self) -> int:
+        return self._remaining
+
+    def take(self) -> WebhookChaosTicket | None:
+        if self._remaining <= 0:
+            return None
+        with self._lock:
+            if self._remaining <= 0:
+                return None
+            self._remaining -= 1
+            return WebhookChaosTicket(self._mode, self._delay_seconds)

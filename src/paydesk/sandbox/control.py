@@ -7,7 +7,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from paydesk.sandbox.chaos import Chaos, ChaosMode
+from paydesk.sandbox.chaos import Chaos, ChaosMode, WebhookChaos, WebhookChaosMode
 from paydesk.sandbox.errors import InvalidRequestError, StripeError, StripeObject
 from paydesk.sandbox.forms import decode_form
 from paydesk.sandbox.pages import challenge_page, finished_page
@@ -20,11 +20,13 @@ class ControlEndpoints:
         self,
         store: SandboxStore,
         chaos: Chaos,
+        webhook_chaos: WebhookChaos,
         payment_intents: PaymentIntents,
         publishable_key: str,
     ) -> None:
         self._store = store
         self._chaos = chaos
+        self._webhook_chaos = webhook_chaos
         self._payment_intents = payment_intents
         self._publishable_key = publishable_key
 
@@ -38,6 +40,7 @@ class ControlEndpoints:
                 "events": len(self._store.events),
                 "pending_deliveries": len(self._store.pending_deliveries),
                 "chaos_remaining": self._chaos.remaining,
+                "webhook_chaos_remaining": self._webhook_chaos.remaining,
             },
         )
 
@@ -64,6 +67,30 @@ class ControlEndpoints:
             return _json(error.status, error.body(request_id))
         self._chaos.arm(count, ChaosMode(mode), float(timeout))
         return _json(200, {"fail_next_requests": count, "mode": mode, "timeout_seconds": timeout})
+
+    async def webhook_chaos(self, request: Request) -> Response:
+        """`{"next_deliveries": N, "mode": "duplicate" | "drop" | "delay", "delay_seconds": x}`."""
+        request_id: str = request.state.request_id
+        try:
+            body = await _json_body(request)
+            count = body.get("next_deliveries", 0)
+            mode = body.get("mode", WebhookChaosMode.DUPLICATE.value)
+            delay = body.get("delay_seconds", 1.0)
+            if not isinstance(count, int) or count < 0:
+                raise InvalidRequestError(
+                    "next_deliveries must be a non-negative integer", param="next_deliveries"
+                )
+            if mode not in WebhookChaosMode.__members__.values():
+                modes = ", ".join(m.value for m in WebhookChaosMode)
+                raise InvalidRequestError(f"mode must be one of {modes}", param="mode")
+            if not isinstance(delay, int | float) or delay < 0:
+                raise InvalidRequestError(
+                    "delay_seconds must be a non-negative number", param="delay_seconds"
+                )
+        except StripeError as error:
+            return _json(error.status, error.body(request_id))
+        self._webhook_chaos.arm(count, WebhookChaosMode(mode), float(delay))
+        return _json(200, {"next_deliveries": count, "mode": mode, "delay_seconds": delay})
 
     async def authenticate(self, request: Request) -> Response:
         """`{"outcome": "succeed" | "fail"}`: answer the 3-D Secure challenge without a browser."""

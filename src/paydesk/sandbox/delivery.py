@@ -6,6 +6,7 @@ import logging
 import aiohttp
 import orjson
 
+from paydesk.sandbox.chaos import WebhookChaos, WebhookChaosMode
 from paydesk.sandbox.config import SandboxConfig
 from paydesk.sandbox.errors import StripeObject
 from paydesk.sandbox.signing import signature_header
@@ -21,9 +22,12 @@ class WebhookDelivery:
     resumes where the previous one stopped.
     """
 
-    def __init__(self, store: SandboxStore, config: SandboxConfig) -> None:
+    def __init__(
+        self, store: SandboxStore, config: SandboxConfig, chaos: WebhookChaos | None = None
+    ) -> None:
         self._store = store
         self._config = config
+        self._chaos = chaos or WebhookChaos()
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -64,6 +68,17 @@ class WebhookDelivery:
         max_attempts = self._config.delivery_max_attempts
         if attempts > 0:
             await asyncio.sleep(self._backoff(attempts))
+        ticket = self._chaos.take() if attempts == 0 else None
+        if ticket is not None and ticket.mode is WebhookChaosMode.DROP:
+            self._store.delivery_attempts.append(
+                DeliveryAttempt(event_id, endpoint_id, 0, None, "dropped by webhook chaos")
+            )
+            self._store.pending_deliveries.pop(key, None)
+            return
+        if ticket is not None and ticket.mode is WebhookChaosMode.DELAY:
+            await asyncio.sleep(ticket.delay_seconds)
+        if ticket is not None and ticket.mode is WebhookChaosMode.DUPLICATE:
+            await self._attempt(event_id, endpoint_id, 0)
         while attempts < max_attempts:
             attempts += 1
             delivered = await self._attempt(event_id, endpoint_id, attempts)

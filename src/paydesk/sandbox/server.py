@@ -10,7 +10,7 @@ import uvicorn
 
 from paydesk.sandbox.api import SimulatedDisconnectError
 from paydesk.sandbox.app import create_sandbox_app
-from paydesk.sandbox.chaos import Chaos, ChaosMode
+from paydesk.sandbox.chaos import Chaos, ChaosMode, WebhookChaos, WebhookChaosMode
 from paydesk.sandbox.config import SandboxConfig
 from paydesk.sandbox.store import SandboxStore
 
@@ -60,7 +60,8 @@ class SandboxServer:
         self.config = config or SandboxConfig()
         self.store = store if store is not None else SandboxStore()
         self.chaos = Chaos()
-        self.app = create_sandbox_app(self.config, self.store, self.chaos)
+        self.webhook_chaos = WebhookChaos()
+        self.app = create_sandbox_app(self.config, self.store, self.chaos, self.webhook_chaos)
         self._host = host
         self._port = port
         self._server: uvicorn.Server | None = None
@@ -128,6 +129,15 @@ class SandboxServer:
     ) -> None:
         """Make the next `count` API calls fail; the same as `POST /_sandbox/chaos`."""
         self.chaos.arm(count, ChaosMode(mode), timeout_seconds)
+
+    def misdeliver_next_webhooks(
+        self,
+        count: int,
+        mode: WebhookChaosMode | str = WebhookChaosMode.DUPLICATE,
+        delay_seconds: float = 1.0,
+    ) -> None:
+        """Send the next `count` deliveries twice, never, or late: `/_sandbox/chaos/webhooks`."""
+        self.webhook_chaos.arm(count, WebhookChaosMode(mode), delay_seconds)
 
     def __enter__(self) -> "SandboxServer":
         return self.start()

@@ -1,8 +1,9 @@
-"""orders payments facts timeline ledger keys idempotency
+"""Orders, payments and their facts, timeline and ledger, shop keys, idempotency
+records, the webhook inbox and sync cursors.
 
-Revision ID: 08087d268cdc
+Revision ID: d742a3578e31
 Revises:
-Create Date: 2026-11-26 05:57:45.426352
+Create Date: 2026-11-26 06:10:53.115115
 """
 
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from alembic import op
 
 import paydesk.db
 
-revision: str = "08087d268cdc"
+revision: str = "d742a3578e31"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -44,6 +45,35 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "caller_hash", "key", name=op.f("uq_idempotency_records_caller_hash_key")
         ),
+    )
+    op.create_table(
+        "inbox_events",
+        sa.Column("id", sa.String(length=255), nullable=False),
+        sa.Column("type", sa.String(length=100), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("stripe_created", sa.BigInteger(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("headers", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", paydesk.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", paydesk.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("processed_at", paydesk.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("last_traceback", sa.Text(), nullable=True),
+        sa.Column("flag", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox_events")),
+    )
+    with op.batch_alter_table("inbox_events", schema=None) as batch_op:
+        batch_op.create_index("ix_inbox_events_due", ["status", "next_attempt_at"], unique=False)
+
+    op.create_table(
+        "sync_cursors",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.String(length=255), nullable=False),
+        sa.Column("updated_at", paydesk.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_sync_cursors")),
     )
     op.create_table(
         "orders",
@@ -167,6 +197,8 @@ def upgrade() -> None:
         "payment_facts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("payment_id", sa.String(length=40), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("stripe_object_id", sa.String(length=255), nullable=False),
         sa.Column("stripe_status", sa.String(length=64), nullable=False),
         sa.Column("observed_at", sa.BigInteger(), nullable=False),
@@ -174,6 +206,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("amount_received", sa.BigInteger(), nullable=False),
         sa.Column("amount_capturable", sa.BigInteger(), nullable=False),
+        sa.Column("amount_refunded", sa.BigInteger(), nullable=False),
         sa.Column("error_code", sa.String(length=64), nullable=False),
         sa.Column("decline_code", sa.String(length=64), nullable=True),
         sa.Column("latest_charge", sa.String(length=255), nullable=True),
@@ -185,14 +218,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_facts")),
         sa.UniqueConstraint(
-            "payment_id",
-            "stripe_object_id",
-            "stripe_status",
-            "observed_at",
-            "error_code",
-            name=op.f(
-                "uq_payment_facts_payment_id_stripe_object_id_stripe_status_observed_at_error_code"
-            ),
+            "payment_id", "fingerprint", name=op.f("uq_payment_facts_payment_id_fingerprint")
         ),
     )
     with op.batch_alter_table("payment_facts", schema=None) as batch_op:
@@ -233,6 +259,11 @@ def downgrade() -> None:
 
     op.drop_table("order_items")
     op.drop_table("orders")
+    op.drop_table("sync_cursors")
+    with op.batch_alter_table("inbox_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbox_events_due")
+
+    op.drop_table("inbox_events")
     op.drop_table("idempotency_records")
     op.drop_table("api_keys")
     # ### end Alembic commands ###

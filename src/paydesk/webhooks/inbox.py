@@ -1,0 +1,87 @@
+"""Storing webhook events: many requests, few commits.
+
+Each request hands its event to one writer task and waits; the writer inserts everything
+waiting in one transaction (keyed by Stripe's event id, a duplicate is a no-op) and only
+after the commit lets the requests answer. A request is never answered 2xx for an event
+that is not durably stored; a failed commit fails every request in it (503)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from paydesk.db import Database
+from paydesk.webhooks.models import EventStatus, InboxEvent
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+
+_Pending = tuple[dict[str, Any], asyncio.Future[None]]
+
+
+class InboxWriter:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.stored = asyncio.Event()  # set after each commit, for an in-process worker
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._task: asyncio.Task[None] | None = None
+        insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+        self._statement = insert(InboxEvent).on_conflict_do_nothing(index_elements=["id"])
+
+    async def store(self, row: dict[str, Any]) -> None:
+        """Returns once the event is committed (or was already stored); raises if not."""
+        if self._queue is None or self._task is None or self._task.done():
+            self._queue = asyncio.Queue()
+            self._task = asyncio.create_task(self._write_forever(self._queue))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((row, done))
+        await done
+
+    async def _write_forever(self, queue: asyncio.Queue[_Pending]) -> None:
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < MAX_BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
+            try:
+                async with self.db.transaction() as session:
+                    await session.execute(self._statement, [row for row, _ in batch])
+            except Exception as exc:  # every waiting request answers 503 with it
+                log.error("inbox commit of %d events failed: %s", len(batch), type(exc).__name__)
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+            self.stored.set()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+LIVEMODE_FLAG = "livemode differs from the configured Stripe key: stored, never applied"
+
+
+def inbox_row(
+    event: dict[str, Any], body: bytes, *, source: str, headers: str, livemode: bool
+) -> dict[str, Any]:
+    """An inbox row for a Stripe event; one from the other mode is stored but never applied."""
+    other_mode = event["livemode"] is not livemode
+    return {
+        "id": event["id"],
+        "type": event["type"],
+        "livemode": event["livemode"],
+        "stripe_created": event["created"],
+        "source": source,
+        "body": body,
+        "headers": headers,
+        "status": EventStatus.IGNORED if other_mode else EventStatus.PENDING,
+        "flag": LIVEMODE_FLAG if other_mode else None,
+    }

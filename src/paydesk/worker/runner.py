@@ -1,0 +1,73 @@
+"""`paydesk worker` (and the in-process worker of `paydesk serve` on SQLite): applies the
+inbox as events arrive, reads Stripe's event list for missed deliveries, and reconciles
+payments that have waited too long."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from paydesk.payments.reconcile import reconcile
+from paydesk.payments.service import PaymentService
+from paydesk.webhooks.backfill import backfill
+from paydesk.webhooks.processor import InboxProcessor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerSchedule:
+    poll_seconds: float = 1.0
+    backfill_every_seconds: float = 60.0
+    reconcile_every_seconds: float = 300.0
+    reconcile_older_than: timedelta = timedelta(minutes=15)
+
+
+class Worker:
+    def __init__(
+        self,
+        processor: InboxProcessor,
+        payments: PaymentService,
+        *,
+        livemode: bool,
+        schedule: WorkerSchedule | None = None,
+        wakeup: asyncio.Event | None = None,
+    ) -> None:
+        self.processor = processor
+        self.payments = payments
+        self.livemode = livemode
+        self.schedule = schedule or WorkerSchedule()
+        self.wakeup = wakeup or asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        next_backfill = next_reconcile = 0.0
+        while not stop.is_set():
+            self.wakeup.clear()
+            try:
+                await self.processor.drain()
+                now = time.monotonic()
+                if now >= next_backfill:
+                    next_backfill = now + self.schedule.backfill_every_seconds
+                    await backfill(self.payments.db, self.payments.gateway, livemode=self.livemode)
+                    await self.processor.drain()
+                if now >= next_reconcile:
+                    next_reconcile = now + self.schedule.reconcile_every_seconds
+                    await reconcile(self.payments, older_than=self.schedule.reconcile_older_than)
+            except Exception:
+                # A database or Stripe outage must not end the worker: log it and go on.
+                log.exception("worker cycle failed; next try in %.1fs", self.schedule.poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken(stop), self.schedule.poll_seconds)
+
+    async def _woken(self, stop: asyncio.Event) -> None:
+        stopping = asyncio.create_task(stop.wait())
+        woken = asyncio.create_task(self.wakeup.wait())
+        try:
+            await asyncio.wait({stopping, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            woken.cancel()
