@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 
 from paydesk.config import Settings
+from paydesk.db import Database, create_engine
 from paydesk.errors import ConfigurationError
+from paydesk.gateway.stripe_gateway import StripeGateway
 from paydesk.logs import configure_logging
+from paydesk.payments.reconcile import reconcile
+from paydesk.payments.service import PaymentService
+from paydesk.webhooks.backfill import backfill
+from paydesk.webhooks.models import EventStatus
+from paydesk.webhooks.operations import list_events, replay
+from paydesk.webhooks.processor import InboxProcessor
+from paydesk.worker.runner import Worker, WorkerSchedule
 
 app = typer.Typer(
     help="paydesk: the payment desk of an online shop, on Stripe.", no_args_is_help=True
@@ -18,7 +31,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 keys_app = typer.Typer(help="Shop API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+events_app = typer.Typer(help="Stripe events in the inbox.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(events_app, name="events")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 
@@ -46,7 +61,129 @@ def serve(
     configure_logging(settings.log_level)
     if settings.database_url.startswith("sqlite"):
         upgrade(settings.database_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    # SQLite has one writer: the API process applies the inbox itself. On PostgreSQL run
+    # `paydesk worker` processes beside it, as many as needed.
+    worker = WorkerSchedule() if settings.database_url.startswith("sqlite") else None
+    uvicorn.run(
+        create_app(settings, worker=worker),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Apply what is due, then stop.")] = False,
+) -> None:
+    """Apply the inbox, read missed events from Stripe, reconcile stuck payments."""
+    settings = _settings()
+    configure_logging(settings.log_level)
+
+    async def run(tools: Tools) -> None:
+        processor = InboxProcessor(tools.db)
+        if once:
+            await processor.drain()
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await Worker(processor, tools.payments, livemode=settings.livemode).run(stop)
+
+    _run(settings, run)
+
+
+@events_app.command("list")
+def events_list(
+    status: Annotated[EventStatus | None, typer.Option(help="Only events in this status.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+) -> None:
+    """Stored Stripe events, newest first."""
+    settings = _settings(demo=True)
+
+    async def run(tools: Tools) -> None:
+        for event in await list_events(tools.db, status=status, limit=limit):
+            problem = event.flag or event.last_error or ""
+            typer.echo(
+                f"{event.id}  {event.type:<36} {event.status:<9} attempts={event.attempts}"
+                f"  {event.received_at:%Y-%m-%d %H:%M:%S}  {problem}".rstrip()
+            )
+
+    _run(settings, run)
+
+
+@events_app.command("replay")
+def events_replay(
+    event_ids: Annotated[list[str] | None, typer.Argument(help="Stripe event ids.")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Every failed and dead event.")] = False,
+) -> None:
+    """Make events due again (they are applied by the worker)."""
+    if not event_ids and not failed:
+        typer.secho("paydesk: name event ids, or pass --failed.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    settings = _settings(demo=True)
+
+    async def run(tools: Tools) -> None:
+        count = await replay(tools.db, event_ids=event_ids or [], failed=failed)
+        typer.echo(f"{count} event(s) will be applied again")
+
+    _run(settings, run)
+
+
+@events_app.command("backfill")
+def events_backfill() -> None:
+    """Read Stripe's event list from the stored cursor into the inbox."""
+    settings = _settings()
+
+    async def run(tools: Tools) -> None:
+        read = await backfill(tools.db, tools.payments.gateway, livemode=settings.livemode)
+        typer.echo(f"read {read} event(s) from Stripe")
+
+    _run(settings, run)
+
+
+@app.command("reconcile")
+def reconcile_command(
+    older_than_minutes: Annotated[
+        float, typer.Option(help="Check payments waiting longer than this.")
+    ] = 15,
+) -> None:
+    """Ask Stripe about every payment stuck pending, processing or requiring action."""
+    settings = _settings()
+
+    async def run(tools: Tools) -> None:
+        checked = await reconcile(tools.payments, older_than=timedelta(minutes=older_than_minutes))
+        typer.echo(f"checked {checked} payment(s) with Stripe")
+
+    _run(settings, run)
+
+
+@dataclass
+class Tools:
+    db: Database
+    payments: PaymentService
+
+
+def _run(settings: Settings, command: Callable[[Tools], Awaitable[None]]) -> None:
+    """Runs an async command with a database and a Stripe gateway, closed afterwards."""
+
+    async def main() -> None:
+        db = Database(create_engine(settings.database_url))
+        gateway = StripeGateway(
+            settings.stripe_secret_key,
+            api_base=settings.stripe_api_base,
+            max_network_retries=settings.stripe_max_retries,
+            timeout_seconds=settings.stripe_timeout_seconds,
+        )
+        try:
+            await command(Tools(db, PaymentService(db, gateway)))
+        finally:
+            await gateway.close()
+            await db.dispose()
+
+    asyncio.run(main())
 
 
 @app.command()
@@ -88,7 +225,6 @@ def db_upgrade() -> None:
 def keys_create(name: Annotated[str, typer.Option(help="What the key is for.")] = "shop") -> None:
     """Print a new shop API key (shown once)."""
     from paydesk.auth.service import create_api_key
-    from paydesk.db import Database, create_engine
 
     settings = _settings(demo=True)
 
