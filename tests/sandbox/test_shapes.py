@@ -4,7 +4,7 @@ Stripe's examples come from its openapi repository (tests/data/stripe_fixtures.j
 Deliberate differences:
 - a webhook endpoint carries `secret` only in the answer to its creation, as Stripe does;
   the fixture is a retrieved endpoint, so it has none.
-- refunds and disputes are not served yet; their fixtures wait for them.
+- disputes are not served yet; their fixture waits for them.
 """
 
 import json
@@ -41,6 +41,7 @@ def served(sandbox: Any) -> dict[str, dict[str, Any]]:
                 "confirm": "true",
             },
         ).json()
+        refund = http.post("/v1/refunds", data={"payment_intent": pi["id"], "amount": "500"}).json()
         endpoint = http.post(
             "/v1/webhook_endpoints",
             data={"url": "http://127.0.0.1:9/hooks", "enabled_events[]": "*"},
@@ -48,6 +49,7 @@ def served(sandbox: Any) -> dict[str, dict[str, Any]]:
         return {
             "payment_intent": http.get(f"/v1/payment_intents/{pi['id']}").json(),
             "charge": http.get(f"/v1/charges/{pi['latest_charge']}").json(),
+            "refund": http.get(f"/v1/refunds/{refund['id']}").json(),
             "payment_method": http.get(f"/v1/payment_methods/{pi['payment_method']}").json(),
             "event": http.get("/v1/events", params={"limit": 1}).json()["data"][0],
             "webhook_endpoint": http.get(f"/v1/webhook_endpoints/{endpoint['id']}").json(),
@@ -56,7 +58,7 @@ def served(sandbox: Any) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    "kind", ["payment_intent", "charge", "payment_method", "event", "webhook_endpoint"]
+    "kind", ["payment_intent", "charge", "payment_method", "event", "webhook_endpoint", "refund"]
 )
 def test_top_level_keys_match_stripe(served: dict[str, dict[str, Any]], kind: str) -> None:
     assert set(served[kind]) == fixture_keys(kind)
@@ -79,6 +81,7 @@ def test_created_webhook_endpoint_adds_only_its_secret(
         ("charge", ("payment_method_details", "card")),
         ("charge", ("refunds",)),
         ("event", ("request",)),
+        ("refund", ("destination_details",)),
     ],
 )
 def test_nested_keys_match_stripe(

@@ -24,6 +24,7 @@ from paydesk.sandbox.listing import LIST_PARAMS, paginate
 from paydesk.sandbox.params import optional_str, reject_unknown
 from paydesk.sandbox.payment_intents import PaymentIntents
 from paydesk.sandbox.payment_methods import create_payment_method, retrieve_payment_method
+from paydesk.sandbox.refunds import Refunds
 from paydesk.sandbox.store import SandboxStore
 from paydesk.sandbox.webhook_endpoints import (
     create_endpoint,
@@ -76,6 +77,7 @@ def create_sandbox_app(
             register_endpoint(store, endpoint)
     events = EventLog(store, config.api_version)
     payment_intents = PaymentIntents(store, events)
+    refunds = Refunds(store, events)
     api = StripeApi(store, config, chaos)
     control = ControlEndpoints(store, chaos, webhook_chaos, payment_intents, config.publishable_key)
 
@@ -130,6 +132,9 @@ def create_sandbox_app(
         route("/v1/payment_methods/{pm_id}", "GET", retrieve_method),
         route("/v1/charges", "GET", lambda c: list_charges(store, c.params)),
         route("/v1/charges/{ch_id}", "GET", lambda c: retrieve_charge(store, c.path["ch_id"])),
+        route("/v1/refunds", "POST", lambda c: refunds.create(c.params, c.context)),
+        route("/v1/refunds", "GET", lambda c: refunds.list(c.params)),
+        route("/v1/refunds/{re_id}", "GET", lambda c: refunds.retrieve(c.path["re_id"])),
         route("/v1/events", "GET", list_events),
         route("/v1/events/{evt_id}", "GET", retrieve_event),
         route("/v1/webhook_endpoints", "POST", lambda c: create_endpoint(store, c.params)),

@@ -26,6 +26,7 @@ EVENT_TYPES = frozenset(
         "charge.failed",
         "charge.captured",
         "charge.refunded",
+        "refund.created",
     }
 )
 

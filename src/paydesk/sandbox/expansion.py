@@ -8,6 +8,7 @@ from paydesk.sandbox.store import Collection, SandboxStore
 _PREFIXES = {
     "pi_": "payment_intents",
     "ch_": "charges",
+    "re_": "refunds",
     "pm_": "payment_methods",
     "evt_": "events",
     "we_": "webhook_endpoints",

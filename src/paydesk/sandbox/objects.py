@@ -291,6 +291,44 @@ def webhook_endpoint(
     }
 
 
+def refund(
+    re_id: str,
+    *,
+    charge: StripeObject,
+    amount: int,
+    reason: str | None,
+    metadata: dict[str, str],
+    balance_transaction: str,
+) -> StripeObject:
+    return {
+        "amount": amount,
+        "balance_transaction": balance_transaction,
+        "charge": charge["id"],
+        "created": now(),
+        "currency": charge["currency"],
+        "destination_details": {
+            "card": {
+                "reference_status": "pending",
+                "reference_type": "acquirer_reference_number",
+                "type": "refund",
+            },
+            "type": "card",
+        },
+        "id": re_id,
+        "metadata": metadata,
+        "object": "refund",
+        "payment_intent": charge["payment_intent"],
+        "reason": reason,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": "succeeded",
+        "transfer_reversal": None,
+        "customer": None,
+        "customer_account": None,
+        "payment_method": charge["payment_method"],
+    }
+
+
 def deleted(object_id: str, kind: str) -> StripeObject:
     return {"id": object_id, "object": kind, "deleted": True}
 
