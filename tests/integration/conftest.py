@@ -12,6 +12,10 @@ from paydesk.auth.service import create_api_key
 from paydesk.config import Settings
 from paydesk.db import Database
 from paydesk.gateway.fake import FakeGateway
+from paydesk.webhooks.processor import InboxProcessor, RetryPolicy
+from tests import stripe_events
+
+WEBHOOK_SECRETS = ("whsec_previous_secret", "whsec_current_secret")
 
 
 @dataclass
@@ -22,6 +26,25 @@ class Api:
     db: Database
     stripe: FakeGateway
     shop_key: str
+    processor: InboxProcessor
+
+    async def post_event(
+        self, event: dict[str, Any], *, secret: str = WEBHOOK_SECRETS[1], **headers: str
+    ) -> httpx.Response:
+        body = stripe_events.dumps(event)
+        return await self.client.post(
+            "/api/webhooks/stripe",
+            content=body,
+            headers={"Stripe-Signature": stripe_events.sign(body, secret), **headers},
+        )
+
+    async def paid_order(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """An order and its payment, with a PaymentIntent that nobody has confirmed yet."""
+        order = await self.create_order()
+        response = await self.client.post("/api/payments", json={"order_id": order["id"]})
+        assert response.status_code == 200, response.text
+        payment: dict[str, Any] = response.json()
+        return order, payment
 
     async def create_order(self, **overrides: Any) -> dict[str, Any]:
         body = {
@@ -42,7 +65,9 @@ class Api:
 @pytest.fixture
 async def api(database: Database) -> AsyncIterator[Api]:
     stripe = FakeGateway()
-    app = create_app(Settings(), database=database, gateway=stripe)
+    app = create_app(
+        Settings(stripe_webhook_secrets=WEBHOOK_SECRETS), database=database, gateway=stripe
+    )
     async with database.transaction() as session:
         shop_key, _ = await create_api_key(session, "tests")
     transport = httpx.ASGITransport(app=app)
@@ -51,4 +76,10 @@ async def api(database: Database) -> AsyncIterator[Api]:
         base_url="http://paydesk.test",
         headers={"Authorization": f"Bearer {shop_key}"},
     ) as client:
-        yield Api(client=client, db=database, stripe=stripe, shop_key=shop_key)
+        yield Api(
+            client=client,
+            db=database,
+            stripe=stripe,
+            shop_key=shop_key,
+            processor=InboxProcessor(database, RetryPolicy(max_attempts=3, base_delay_seconds=0)),
+        )

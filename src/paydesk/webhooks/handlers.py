@@ -45,9 +45,6 @@ class NotOurs(Exception):
     """The event is about something paydesk did not create: ignore it."""
 
 
-Handler = Callable[[AsyncSession, StripeEvent], Awaitable[None]]
-
-
 async def find_payment(session: AsyncSession, event: StripeEvent) -> Payment:
     """The payment the event's object belongs to, by PaymentIntent id, or by the paydesk
     id in the PaymentIntent's metadata when the event overtook our own record of it."""
@@ -69,61 +66,43 @@ async def find_payment(session: AsyncSession, event: StripeEvent) -> Payment:
     raise PaymentNotFoundYet(f"no payment for PaymentIntent {intent_id} yet")
 
 
-async def _apply(session: AsyncSession, event: StripeEvent, facts: list[Fact]) -> Payment:
-    payment = await find_payment(session, event)
-    await record_facts(session, payment, facts, cause=Cause.WEBHOOK, stripe_event_id=event.id)
-    return payment
+def intent_facts(event: StripeEvent) -> list[Fact]:
+    return [IntentSnapshot.from_stripe(event.object).fact(event.observed_at)]
 
 
-async def payment_intent_changed(session: AsyncSession, event: StripeEvent) -> None:
-    intent = IntentSnapshot.from_stripe(event.object)
-    payment = await find_payment(session, event)
-    if intent.status == "requires_payment_method" and intent.error_code:
-        payment.last_error_code = intent.decline_code or intent.error_code
-        payment.last_error_message = intent.error_message
-    await record_facts(
-        session,
-        payment,
-        [intent.fact(event.observed_at)],
-        cause=Cause.WEBHOOK,
-        stripe_event_id=event.id,
-        decline_code=intent.decline_code,
-        latest_charge=intent.latest_charge,
-    )
-
-
-async def charge_changed(session: AsyncSession, event: StripeEvent) -> None:
+def charge_facts(event: StripeEvent) -> list[Fact]:
     """A charge says whether its PaymentIntent's money was taken or held, and carries its
     refunds when Stripe includes them."""
-    facts = []
+    facts = [refund_fact(r, event.observed_at) for r in _refunds(event.object)]
     fact = charge_fact(event.object, event.observed_at)
-    if fact is not None:
-        facts.append(fact)
-    refunds = (event.object.get("refunds") or {}).get("data") or []
-    facts += [refund_fact(refund, event.observed_at) for refund in refunds]
-    await _apply(session, event, facts)
+    return facts if fact is None else [fact, *facts]
 
 
-async def refund_changed(session: AsyncSession, event: StripeEvent) -> None:
-    await _apply(session, event, [refund_fact(event.object, event.observed_at)])
+def _refunds(charge: dict[str, Any]) -> list[dict[str, Any]]:
+    refunds = charge.get("refunds")
+    return list(refunds.get("data") or []) if isinstance(refunds, dict) else []
 
 
-async def dispute_changed(session: AsyncSession, event: StripeEvent) -> None:
-    await _apply(session, event, [dispute_fact(event.object, event.observed_at)])
+def refund_facts(event: StripeEvent) -> list[Fact]:
+    return [refund_fact(event.object, event.observed_at)]
 
 
-async def dispute_funds_withdrawn(session: AsyncSession, event: StripeEvent) -> None:
-    payment = await _apply(session, event, [dispute_fact(event.object, event.observed_at)])
-    dispute = event.object
+def dispute_facts(event: StripeEvent) -> list[Fact]:
+    return [dispute_fact(event.object, event.observed_at)]
+
+
+async def dispute_funds_withdrawn(
+    session: AsyncSession, payment: Payment, dispute: dict[str, Any]
+) -> None:
     await _post(session, payment, dispute, LedgerKind.DISPUTE_WITHDRAWAL, -int(dispute["amount"]))
     fee = sum(int(t.get("fee") or 0) for t in _balance_transactions(dispute) if t["amount"] < 0)
     if fee:
         await _post(session, payment, dispute, LedgerKind.DISPUTE_FEE, -fee)
 
 
-async def dispute_funds_reinstated(session: AsyncSession, event: StripeEvent) -> None:
-    payment = await _apply(session, event, [dispute_fact(event.object, event.observed_at)])
-    dispute = event.object
+async def dispute_funds_reinstated(
+    session: AsyncSession, payment: Payment, dispute: dict[str, Any]
+) -> None:
     await _post(session, payment, dispute, LedgerKind.DISPUTE_REINSTATEMENT, int(dispute["amount"]))
 
 
@@ -146,26 +125,66 @@ async def _post(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Handler:
+    """How an event type becomes facts about one payment, and which money it moves beyond
+    what its facts imply (a dispute's withdrawal and reinstatement)."""
+
+    facts: Callable[[StripeEvent], list[Fact]]
+    ledger: Callable[[AsyncSession, Payment, dict[str, Any]], Awaitable[None]] | None = None
+
+
+intent, charge, refund, dispute = (
+    Handler(intent_facts),
+    Handler(charge_facts),
+    Handler(refund_facts),
+    Handler(dispute_facts),
+)
+
 HANDLERS: dict[str, Handler] = {
-    "payment_intent.created": payment_intent_changed,
-    "payment_intent.processing": payment_intent_changed,
-    "payment_intent.requires_action": payment_intent_changed,
-    "payment_intent.succeeded": payment_intent_changed,
-    "payment_intent.payment_failed": payment_intent_changed,
-    "payment_intent.canceled": payment_intent_changed,
-    "payment_intent.amount_capturable_updated": payment_intent_changed,
-    "charge.succeeded": charge_changed,
-    "charge.failed": charge_changed,
-    "charge.captured": charge_changed,
-    "charge.refunded": charge_changed,
-    "charge.updated": charge_changed,
-    "charge.refund.updated": refund_changed,
-    "refund.created": refund_changed,
-    "refund.updated": refund_changed,
-    "refund.failed": refund_changed,
-    "charge.dispute.created": dispute_changed,
-    "charge.dispute.updated": dispute_changed,
-    "charge.dispute.closed": dispute_changed,
-    "charge.dispute.funds_withdrawn": dispute_funds_withdrawn,
-    "charge.dispute.funds_reinstated": dispute_funds_reinstated,
+    "payment_intent.created": intent,
+    "payment_intent.processing": intent,
+    "payment_intent.requires_action": intent,
+    "payment_intent.succeeded": intent,
+    "payment_intent.payment_failed": intent,
+    "payment_intent.canceled": intent,
+    "payment_intent.amount_capturable_updated": intent,
+    "charge.succeeded": charge,
+    "charge.failed": charge,
+    "charge.captured": charge,
+    "charge.refunded": charge,
+    "charge.updated": charge,
+    "charge.refund.updated": refund,
+    "refund.created": refund,
+    "refund.updated": refund,
+    "refund.failed": refund,
+    "charge.dispute.created": dispute,
+    "charge.dispute.updated": dispute,
+    "charge.dispute.closed": dispute,
+    "charge.dispute.funds_withdrawn": Handler(dispute_facts, dispute_funds_withdrawn),
+    "charge.dispute.funds_reinstated": Handler(dispute_facts, dispute_funds_reinstated),
 }
+
+
+async def apply_event(session: AsyncSession, event: StripeEvent, handler: Handler) -> None:
+    """The event's facts recorded on its payment, and their consequences written down."""
+    payment = await find_payment(session, event)
+    obj = event.object
+    decline_code = latest_charge = None
+    if obj.get("object") == "payment_intent":
+        intent = IntentSnapshot.from_stripe(obj)
+        decline_code, latest_charge = intent.decline_code, intent.latest_charge
+        if intent.status == "requires_payment_method" and intent.error_code:
+            payment.last_error_code = intent.decline_code or intent.error_code
+            payment.last_error_message = intent.error_message
+    await record_facts(
+        session,
+        payment,
+        handler.facts(event),
+        cause=Cause.WEBHOOK,
+        stripe_event_id=event.id,
+        decline_code=decline_code,
+        latest_charge=latest_charge,
+    )
+    if handler.ledger is not None:
+        await handler.ledger(session, payment, obj)

@@ -19,7 +19,13 @@ import orjson
 from sqlalchemy import or_, select
 
 from paydesk.db import Database, utcnow
-from paydesk.webhooks.handlers import HANDLERS, NotOurs, PaymentNotFoundYet, StripeEvent
+from paydesk.webhooks.handlers import (
+    HANDLERS,
+    NotOurs,
+    PaymentNotFoundYet,
+    StripeEvent,
+    apply_event,
+)
 from paydesk.webhooks.models import EventStatus, InboxEvent
 
 log = logging.getLogger(__name__)
@@ -74,7 +80,7 @@ class InboxProcessor:
             )
             try:
                 async with session.begin_nested():
-                    await handler(session, event)
+                    await apply_event(session, event, handler)
             except NotOurs as exc:
                 row.status, row.processed_at, row.last_error = (
                     EventStatus.IGNORED,
