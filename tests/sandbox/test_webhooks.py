@@ -131,3 +131,28 @@ def test_gives_up_after_max_attempts(client_for: ClientFactory) -> None:
             event = client.v1.events.list({"limit": 1}).data[0]
             assert event.data.object["id"] == pi.id
             assert event.pending_webhooks == 1
+
+
+def test_deliveries_owed_survive_a_restart(client_for: ClientFactory) -> None:
+    with WebhookReceiver(fail_first=1) as flaky:
+        endpoint = WebhookEndpointConfig(
+            url=flaky.url, secret=SECRET, enabled_events=("payment_intent.created",)
+        )
+        config = SandboxConfig(
+            webhook_endpoints=(endpoint,), delivery_base_delay_seconds=0.5, delivery_max_attempts=3
+        )
+        server = SandboxServer(config).start()
+        try:
+            client_for(server.url).v1.payment_intents.create({"amount": 900, "currency": "eur"})
+            deadline = time.monotonic() + 5
+            while not server.store.delivery_attempts and time.monotonic() < deadline:
+                time.sleep(0.01)
+            server.stop()
+            assert list(server.store.pending_deliveries.values()) == [1]
+
+            server.start()
+
+            assert len(flaky.wait_for(1)) == 1
+            assert flaky.answered == [500, 200]
+        finally:
+            server.stop()

@@ -151,8 +151,10 @@ class SandboxServer:
         self.stop()
 
 
-def run_sandbox(host: str = "127.0.0.1", port: int = 12111) -> None:
+def run_sandbox(
+    host: str = "127.0.0.1", port: int = 12111, config: SandboxConfig | None = None
+) -> None:
     """Serve the sandbox in the foreground until interrupted (`paydesk sandbox`)."""
     _quiet_simulated_disconnects()
-    app = create_sandbox_app(SandboxConfig())
+    app = create_sandbox_app(config or SandboxConfig())
     uvicorn.Server(_uvicorn_config(app, host=host, port=port, log_level="info")).run()
