@@ -63,7 +63,7 @@ def serve(
         upgrade(settings.database_url)
     # SQLite has one writer: the API process applies the inbox itself. On PostgreSQL run
     # `paydesk worker` processes beside it, as many as needed.
-    worker = WorkerSchedule() if settings.database_url.startswith("sqlite") else None
+    worker = WorkerSchedule() if settings.runs_worker_in_process else None
     uvicorn.run(
         create_app(settings, worker=worker),
         host=host,

@@ -23,6 +23,8 @@ class Settings:
     demo: bool = False
     public_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+    # Apply the inbox inside `paydesk serve`; None: yes on SQLite (one writer), no elsewhere.
+    worker_in_process: bool | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -31,6 +33,12 @@ class Settings:
         return self.stripe_api_base is not None and not self.stripe_api_base.startswith(
             "https://api.stripe.com"
         )
+
+    @property
+    def runs_worker_in_process(self) -> bool:
+        if self.worker_in_process is not None:
+            return self.worker_in_process
+        return self.database_url.startswith("sqlite")
 
     @property
     def livemode(self) -> bool:
@@ -62,6 +70,7 @@ class Settings:
             demo=demo,
             public_url=env.get("PAYDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             log_level=env.get("PAYDESK_LOG_LEVEL", "INFO").upper(),
+            worker_in_process=_bool(env, "PAYDESK_WORKER_IN_PROCESS"),
         )
         settings.check()
         return settings
@@ -116,3 +125,14 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}.") from None
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0, not {raw!r}.")
