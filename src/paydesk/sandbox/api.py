@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from paydesk.sandbox.auth import ApiKey, authenticate
-from paydesk.sandbox.chaos import Chaos, ChaosMode
+from paydesk.sandbox.chaos import Chaos, ChaosMode, ChaosTicket
 from paydesk.sandbox.config import SandboxConfig
 from paydesk.sandbox.errors import ApiError, StripeError, StripeObject
 from paydesk.sandbox.events import RequestContext
@@ -96,24 +96,33 @@ class StripeApi:
             )
             context = RequestContext(request_id, idempotency_key, _base_url(request))
             call = ApiCall(params, dict(request.path_params), key, context)
-            if idempotency_key is None:
-                if ticket is not None and ticket.mode is ChaosMode.TIMEOUT:
-                    await asyncio.sleep(ticket.timeout_seconds)
-                response = self._answer(handler, call, headers)
-            else:
-                check_key(idempotency_key)
-                headers["Idempotency-Key"] = idempotency_key
-                scope = (key.value, idempotency_key)
-                async with self.locks.hold(scope):
-                    if ticket is not None and ticket.mode is ChaosMode.TIMEOUT:
-                        await asyncio.sleep(ticket.timeout_seconds)
-                    response = self._answer_once(request, handler, call, headers, scope)
+            response = await self._answer_in_turn(request, handler, call, headers, ticket)
         except StripeError as error:
             headers.update(error.headers)
             return _json(error.status, error.body(request_id), headers)
         if ticket is not None and ticket.mode is ChaosMode.DISCONNECT_AFTER:
             return DisconnectResponse()
         return response
+
+    async def _answer_in_turn(
+        self,
+        request: Request,
+        handler: Handler,
+        call: ApiCall,
+        headers: dict[str, str],
+        ticket: ChaosTicket | None,
+    ) -> Response:
+        """Requests sharing an idempotency key run one at a time; later ones replay the first."""
+        idempotency_key = call.context.idempotency_key
+        if idempotency_key is None:
+            await _stall(ticket)
+            return self._answer(handler, call, headers)
+        check_key(idempotency_key)
+        headers["Idempotency-Key"] = idempotency_key
+        scope = (call.key.value, idempotency_key)
+        async with self.locks.hold(scope):
+            await _stall(ticket)
+            return self._answer_once(request, handler, call, headers, scope)
 
     def _answer(self, handler: Handler, call: ApiCall, headers: dict[str, str]) -> Response:
         try:
@@ -152,6 +161,12 @@ class StripeApi:
                 call.context.request_id or "",
             )
         return response
+
+
+async def _stall(ticket: ChaosTicket | None) -> None:
+    """A planned timeout: answer, but only after the client has likely given up."""
+    if ticket is not None and ticket.mode is ChaosMode.TIMEOUT:
+        await asyncio.sleep(ticket.timeout_seconds)
 
 
 async def _params(request: Request) -> Params:
