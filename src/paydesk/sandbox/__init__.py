@@ -1,4 +1,17 @@
-"""The offline Stripe: a Stripe-compatible API the official SDK talks to unchanged."""
+"""The offline Stripe: a Stripe-compatible API the official SDK talks to unchanged.
+
+Point the SDK at it with `base_addresses={"api": server.url}` and any `sk_test_` key.
+Stripe's routes live under /v1 (payment_intents, payment_methods, charges, refunds,
+events, webhook_endpoints); the sandbox's own controls under /_sandbox:
+
+- `GET /_sandbox/health`
+- `POST /_sandbox/chaos` `{"fail_next_requests": N, "mode": "error_500" | "disconnect" |
+  "disconnect_after" | "timeout", "timeout_seconds": x}`
+- `POST /_sandbox/chaos/webhooks` `{"next_deliveries": N, "mode": "duplicate" | "drop" |
+  "delay", "delay_seconds": x}`
+- `POST /_sandbox/payment_intents/{id}/authenticate` `{"outcome": "succeed" | "fail"}`
+- `GET|POST /_sandbox/3ds/{id}`: the 3-D Secure page a `redirect_to_url` next action names.
+"""
 
 from paydesk.sandbox.app import create_sandbox_app
 from paydesk.sandbox.config import SandboxConfig, WebhookEndpointConfig
