@@ -373,3 +373,22 @@ async def test_async_client_as_paydesk_uses_it(sandbox: SandboxServer) -> None:
 
     assert confirmed.status == "succeeded"
     assert any(e.data.object["id"] == pi.id for e in events.data)
+
+
+def test_create_and_confirm_without_a_payment_method_creates_nothing(
+    stripe_client: stripe.StripeClient, sandbox: SandboxServer
+) -> None:
+    before = len(sandbox.store.payment_intents)
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        stripe_client.v1.payment_intents.create({"amount": 800, "currency": "eur", "confirm": True})
+    assert raised.value.code == "payment_intent_unexpected_state"
+    assert len(sandbox.store.payment_intents) == before
+
+
+def test_list_filters_by_created(stripe_client: stripe.StripeClient) -> None:
+    pi = create(stripe_client)
+    assert pi.id in {
+        p.id for p in stripe_client.v1.payment_intents.list({"created": {"gte": pi.created}}).data
+    }
+    assert stripe_client.v1.payment_intents.list({"created": {"lt": pi.created - 3600}}).data == []
+    assert stripe_client.v1.charges.list({"created": {"gt": pi.created + 3600}}).data == []

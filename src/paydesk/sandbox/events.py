@@ -10,7 +10,7 @@ from paydesk.sandbox import objects
 from paydesk.sandbox.errors import InvalidRequestError, StripeObject
 from paydesk.sandbox.forms import Params
 from paydesk.sandbox.ids import new_id
-from paydesk.sandbox.params import optional_int, optional_str, str_list
+from paydesk.sandbox.params import optional_str, str_list
 from paydesk.sandbox.store import SandboxStore
 
 EVENT_TYPES = frozenset(
@@ -89,7 +89,7 @@ class EventLog:
 
 
 def event_filter(params: Params) -> Callable[[StripeObject], bool]:
-    """The predicate behind `GET /v1/events`' `type`, `types[]` and `created[...]`."""
+    """The predicate behind `GET /v1/events`' `type` and `types[]`; paginate reads `created`."""
     single = optional_str(params, "type")
     several = str_list(params, "types")
     if single and several:
@@ -97,14 +97,10 @@ def event_filter(params: Params) -> Callable[[StripeObject], bool]:
             "You may only specify one of these parameters: type, types.", param="types"
         )
     patterns = several or ([single] if single else [])
-    bounds = _created_bounds(params)
 
     def matches(event: StripeObject) -> bool:
         event_type: str = event["type"]
-        if patterns and not any(_type_matches(pattern, event_type) for pattern in patterns):
-            return False
-        created: int = event["created"]
-        return all(check(created) for check in bounds)
+        return not patterns or any(_type_matches(pattern, event_type) for pattern in patterns)
 
     return matches
 
@@ -113,37 +109,3 @@ def _type_matches(pattern: str, event_type: str) -> bool:
     if pattern.endswith(".*"):
         return event_type.startswith(pattern[:-1])
     return pattern == event_type
-
-
-def _created_bounds(params: Params) -> list[Callable[[int], bool]]:
-    created = params.get("created")
-    if created is None:
-        return []
-    if isinstance(created, str):
-        exact = optional_int(params, "created")
-        return [lambda value: value == exact]
-    if not isinstance(created, dict):
-        raise InvalidRequestError("Invalid created filter", param="created")
-    comparisons: dict[str, Callable[[int, int], bool]] = {
-        "gt": lambda value, bound: value > bound,
-        "gte": lambda value, bound: value >= bound,
-        "lt": lambda value, bound: value < bound,
-        "lte": lambda value, bound: value <= bound,
-    }
-    checks: list[Callable[[int], bool]] = []
-    for operator in created:
-        compare = comparisons.get(operator)
-        if compare is None:
-            raise InvalidRequestError(
-                f"Received unknown parameter: created[{operator}]",
-                code="parameter_unknown",
-                param=f"created[{operator}]",
-            )
-        bound = optional_int(created, operator, param=f"created[{operator}]")
-        assert bound is not None
-        checks.append(_bounded(compare, bound))
-    return checks
-
-
-def _bounded(compare: Callable[[int, int], bool], bound: int) -> Callable[[int], bool]:
-    return lambda value: compare(value, bound)

@@ -19,6 +19,9 @@ def paginate(
     kind: str,
     matches: Callable[[StripeObject], bool] = lambda _: True,
 ) -> StripeObject:
+    """A page of `collection`, filtered by `matches` and by `created` when it is given."""
+    if "created" in params:
+        matches = _both(matches, created_filter(params))
     limit = optional_int(params, "limit")
     if limit is None:
         limit = 10
@@ -58,3 +61,49 @@ def _filtered(
     objects: Iterator[StripeObject], matches: Callable[[StripeObject], bool]
 ) -> Iterator[StripeObject]:
     return (obj for obj in objects if matches(obj))
+
+
+def _both(
+    first: Callable[[StripeObject], bool], second: Callable[[StripeObject], bool]
+) -> Callable[[StripeObject], bool]:
+    return lambda obj: first(obj) and second(obj)
+
+
+def created_filter(params: Params) -> Callable[[StripeObject], bool]:
+    """Stripe's `created=<t>` or `created[gt|gte|lt|lte]=<t>` list filter."""
+    bounds = _created_bounds(params)
+    return lambda obj: all(check(obj["created"]) for check in bounds)
+
+
+def _created_bounds(params: Params) -> list[Callable[[int], bool]]:
+    created = params.get("created")
+    if created is None:
+        return []
+    if isinstance(created, str):
+        exact = optional_int(params, "created")
+        return [lambda value: value == exact]
+    if not isinstance(created, dict):
+        raise InvalidRequestError("Invalid created filter", param="created")
+    comparisons: dict[str, Callable[[int, int], bool]] = {
+        "gt": lambda value, bound: value > bound,
+        "gte": lambda value, bound: value >= bound,
+        "lt": lambda value, bound: value < bound,
+        "lte": lambda value, bound: value <= bound,
+    }
+    checks: list[Callable[[int], bool]] = []
+    for operator in created:
+        compare = comparisons.get(operator)
+        if compare is None:
+            raise InvalidRequestError(
+                f"Received unknown parameter: created[{operator}]",
+                code="parameter_unknown",
+                param=f"created[{operator}]",
+            )
+        bound = optional_int(created, operator, param=f"created[{operator}]")
+        assert bound is not None
+        checks.append(_bounded(compare, bound))
+    return checks
+
+
+def _bounded(compare: Callable[[int, int], bool], bound: int) -> Callable[[int], bool]:
+    return lambda value: compare(value, bound)

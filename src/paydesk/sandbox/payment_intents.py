@@ -153,12 +153,15 @@ class PaymentIntents:
         )
         intent["client_secret"] = f"{intent['id']}_secret_{random_token(25)}"
         payment_method = self._payment_method_from(params)
+        confirm = optional_bool(params, "confirm") is True
+        if confirm and payment_method is None:
+            raise _missing_payment_method(None)
         if payment_method is not None:
             intent["payment_method"] = payment_method["id"]
             intent["status"] = "requires_confirmation"
         self._store.payment_intents.add(intent)
         self._events.record("payment_intent.created", intent, context)
-        if optional_bool(params, "confirm"):
+        if confirm:
             return self._confirm(intent, params, context)
         return intent
 
@@ -334,13 +337,7 @@ class PaymentIntents:
                 self._store, intent["payment_method"], "payment_method"
             )
         if payment_method is None:
-            raise InvalidRequestError(
-                "You cannot confirm this PaymentIntent because it's missing a payment method. "
-                "Update the PaymentIntent with a payment method and then confirm it again.",
-                code="payment_intent_unexpected_state",
-                param="payment_method",
-                payment_intent=snapshot(intent),
-            )
+            raise _missing_payment_method(intent)
         intent.update(
             payment_method=payment_method["id"], last_payment_error=None, next_action=None
         )
@@ -505,6 +502,16 @@ class PaymentIntents:
             "the following statuses to be confirmed: requires_payment_method, "
             "requires_confirmation, requires_action."
         )
+
+
+def _missing_payment_method(intent: StripeObject | None) -> InvalidRequestError:
+    return InvalidRequestError(
+        "You cannot confirm this PaymentIntent because it's missing a payment method. "
+        "Update the PaymentIntent with a payment method and then confirm it again.",
+        code="payment_intent_unexpected_state",
+        param="payment_method",
+        payment_intent=snapshot(intent) if intent is not None else None,
+    )
 
 
 def _authentication_action(challenge_url: str, return_url: str | None) -> StripeObject:
