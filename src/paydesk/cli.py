@@ -84,7 +84,7 @@ def worker(
     async def run(tools: Tools) -> None:
         processor = InboxProcessor(tools.db)
         if once:
-            await processor.drain()
+            typer.echo(f"applied {await processor.drain()} event(s)")
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
