@@ -23,6 +23,7 @@ from paydesk.sandbox.idempotency import (
     should_store,
     stored_response,
 )
+from paydesk.sandbox.jsonbytes import kept_bytes
 from paydesk.sandbox.params import str_list
 from paydesk.sandbox.store import IdempotentResponse, SandboxStore
 
@@ -157,7 +158,7 @@ class StripeApi:
                 path,
                 params,
                 response.status_code,
-                bytes(response.body),
+                kept_bytes(response.body),
                 call.context.request_id or "",
             )
         return response

@@ -1,6 +1,7 @@
 """Stripe's idempotency keys: one answer per key, replayed; other parameters refused."""
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,7 +38,7 @@ class KeyedLocks:
 
 
 def fingerprint(params: Params) -> bytes:
-    return orjson.dumps(params, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(orjson.dumps(params, option=orjson.OPT_SORT_KEYS)).digest()
 
 
 def check_key(key: str) -> None:

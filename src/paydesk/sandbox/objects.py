@@ -3,6 +3,8 @@
 import time
 from typing import Any
 
+import orjson
+
 from paydesk.sandbox.errors import StripeObject
 
 
@@ -244,7 +246,7 @@ def event(
     evt_id: str,
     *,
     event_type: str,
-    snapshot: StripeObject,
+    snapshot: StripeObject | orjson.Fragment,
     api_version: str,
     pending_webhooks: int,
     request_id: str | None,
