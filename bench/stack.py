@@ -3,7 +3,9 @@
 `Stack` migrates a database (a fresh temporary SQLite file unless a URL is given), creates a
 shop key in it, starts `paydesk sandbox` and `paydesk serve` on free loopback ports, waits
 until both answer, and stops them (gracefully, then by force) when the `with` block ends,
-whether it ends normally, on an error or on Ctrl-C.
+whether it ends normally, on an error or on Ctrl-C. Optionally serve gets webhook signing
+secrets and a choice about its in-process worker, and the sandbox may be left out (Stripe's
+address then points at a closed loopback port: nothing may call it).
 """
 
 from __future__ import annotations
@@ -114,8 +116,13 @@ class Stack:
 
     database_url: str | None = None
     profile_output: Path | None = None
+    webhook_secrets: tuple[str, ...] = ()
+    # PAYDESK_WORKER_IN_PROCESS for serve; None leaves serve's default.
+    worker_in_process: bool | None = None
+    with_sandbox: bool = True
     workdir: Path = field(init=False)
     shop_key: str = field(init=False, default="")
+    url: str = field(init=False, default="")  # the database serve uses
     sandbox: Process = field(init=False)
     paydesk: Process = field(init=False)
     sandbox_url: str = field(init=False, default="")
@@ -140,6 +147,7 @@ class Stack:
 
     def _start(self) -> None:
         url = self.database_url or f"sqlite+aiosqlite:///{self.workdir / 'paydesk.db'}"
+        self.url = url
         self.shop_key = prepare_database(url)
         sandbox_port, paydesk_port = free_port(), free_port()
         self.sandbox_url = f"http://{HOST}:{sandbox_port}"
@@ -151,6 +159,10 @@ class Stack:
             STRIPE_API_BASE=self.sandbox_url,
             PYTHONUNBUFFERED="1",
         )
+        if self.webhook_secrets:
+            env["STRIPE_WEBHOOK_SECRET"] = ",".join(self.webhook_secrets)
+        if self.worker_in_process is not None:
+            env["PAYDESK_WORKER_IN_PROCESS"] = "1" if self.worker_in_process else "0"
         listen = ["--host", HOST]
         self.sandbox = Process(
             "sandbox",
@@ -165,13 +177,16 @@ class Stack:
             wrapper = BENCH_DIR / "profiled_serve.py"
             server_args = [sys.executable, str(wrapper), str(self.profile_output), *serve]
         self.paydesk = Process("paydesk", server_args, env, self.workdir / "paydesk.log")
-        self.sandbox.start()
+        if self.with_sandbox:
+            self.sandbox.start()
         self.paydesk.start()
         asyncio.run(self._wait_until_up())
 
     async def _wait_until_up(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        checks = [(self.sandbox, f"{self.sandbox_url}/v1/payment_intents")]
+        checks = []
+        if self.with_sandbox:
+            checks.append((self.sandbox, f"{self.sandbox_url}/v1/payment_intents"))
         checks.append((self.paydesk, f"{self.paydesk_url}/healthz"))
         timeout = aiohttp.ClientTimeout(total=2)
         async with aiohttp.ClientSession(timeout=timeout) as client:
@@ -193,7 +208,7 @@ class Stack:
                     await asyncio.sleep(0.05)
 
     def _cleanup(self, *, failed: bool) -> None:
-        processes = [p for p in (getattr(self, "paydesk", None), getattr(self, "sandbox", None))]
+        processes = [getattr(self, "paydesk", None), getattr(self, "sandbox", None)]
         for process in processes:
             if process is not None:
                 process.stop()
