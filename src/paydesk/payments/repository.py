@@ -74,10 +74,10 @@ def _insert(session: AsyncSession, table: type[PaymentFact] | type[LedgerEntry])
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-async def add_fact(session: AsyncSession, fact: PaymentFact) -> None:
-    """Records the observation unless the very same one is already recorded."""
+async def add_facts(session: AsyncSession, facts: list[PaymentFact]) -> None:
+    """Records the observations, skipping any already recorded (same fingerprint)."""
     await session.execute(
-        _insert(session, PaymentFact).values(_values(fact)).on_conflict_do_nothing()
+        _insert(session, PaymentFact).on_conflict_do_nothing(), [_values(f) for f in facts]
     )
 
 

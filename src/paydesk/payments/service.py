@@ -255,10 +255,16 @@ async def record_facts(
     latest_charge: str | None = None,
 ) -> Derived:
     """Records what Stripe said as facts, derives the status from every fact, and writes
-    down the consequences: the timeline, the order's status and the ledger."""
-    for fact in facts:
-        await repository.add_fact(
-            session,
+    down what changed: the timeline, the order's status and the ledger. Facts already
+    known change nothing and cost no write."""
+    known = await repository.facts(session, payment.id)
+    new = [fact for fact in dict.fromkeys(facts) if fact not in set(known)]
+    before = derive_status(known, amount=payment.amount, currency=payment.currency)
+    if not new:
+        return before
+    await repository.add_facts(
+        session,
+        [
             PaymentFact(
                 payment_id=payment.id,
                 fingerprint=fingerprint(fact),
@@ -276,13 +282,11 @@ async def record_facts(
                 latest_charge=latest_charge,
                 cause=cause,
                 stripe_event_id=stripe_event_id,
-            ),
-        )
-    derived = derive_status(
-        await repository.facts(session, payment.id),
-        amount=payment.amount,
-        currency=payment.currency,
+            )
+            for fact in new
+        ],
     )
+    derived = derive_status(known + new, amount=payment.amount, currency=payment.currency)
     if derived.status != payment.status or derived.review_reason != payment.review_reason:
         session.add(
             PaymentEvent(
@@ -298,10 +302,16 @@ async def record_facts(
         payment.review_reason = derived.review_reason
         if derived.status != PaymentStatus.REQUIRES_ACTION:
             payment.next_action_url = None
-    order = await session.get(Order, payment.order_id, with_for_update=True)
-    assert order is not None
-    order.status = order_status_for(derived)
-    await _post_ledger(session, payment, derived)
+        # The payment's row lock (held by the caller) serializes every change of its order.
+        order = await session.get(Order, payment.order_id)
+        assert order is not None
+        order.status = order_status_for(derived)
+    if (derived.captured, derived.capture_seen, derived.refunds) != (
+        before.captured,
+        before.capture_seen,
+        before.refunds,
+    ):
+        await _post_ledger(session, payment, derived)
     return derived
 
 

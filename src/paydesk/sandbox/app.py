@@ -4,11 +4,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import orjson
-from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.routing import Route, Router
+from starlette.types import Message, Receive, Scope, Send
 
 from paydesk.sandbox.api import ApiCall, Handler, StripeApi
 from paydesk.sandbox.chaos import Chaos, WebhookChaos
@@ -38,18 +38,35 @@ from paydesk.sandbox.webhook_endpoints import (
 EVENT_LIST_PARAMS = LIST_PARAMS | {"type", "types", "created", "delivery_success"}
 
 
-class RequestIdMiddleware:
-    """Gives every request a `req_…` id and every response its `Request-Id` header."""
+class SandboxApp:
+    """The sandbox as an ASGI app: Starlette's router, a `Request-Id` on every answer.
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    No middleware stack beyond that: the benchmark drives every payment through here.
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        *,
+        store: SandboxStore,
+        config: SandboxConfig,
+        chaos: Chaos,
+        webhook_chaos: WebhookChaos,
+    ) -> None:
+        self.router = router
+        self.store = store
+        self.config = config
+        self.chaos = chaos
+        self.webhook_chaos = webhook_chaos
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self.router(scope, receive, send)
             return
         request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
+        # With "app" in the scope, a wrong method raises HTTPException instead of answering.
+        scope["app"] = self
         header = (b"request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
@@ -57,7 +74,10 @@ class RequestIdMiddleware:
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.router(scope, receive, send_with_id)
+        except HTTPException:
+            await _unrecognized_url(Request(scope, receive))(scope, receive, send_with_id)
 
 
 def create_sandbox_app(
@@ -65,7 +85,7 @@ def create_sandbox_app(
     store: SandboxStore | None = None,
     chaos: Chaos | None = None,
     webhook_chaos: WebhookChaos | None = None,
-) -> Starlette:
+) -> SandboxApp:
     """Build the sandbox; pass the same `store` again to keep state across restarts."""
     config = config or SandboxConfig()
     store = store if store is not None else SandboxStore()
@@ -153,7 +173,7 @@ def create_sandbox_app(
     ]
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: object) -> AsyncIterator[None]:
         delivery = WebhookDelivery(store, config, webhook_chaos)
         await delivery.start()
         api.locks = KeyedLocks()
@@ -164,20 +184,14 @@ def create_sandbox_app(
             events.on_recorded = None
             await delivery.stop()
 
-    app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        exception_handlers={404: _unrecognized_url, 405: _unrecognized_url},
-    )
-    app.state.store = store
-    app.state.chaos = chaos
-    app.state.webhook_chaos = webhook_chaos
-    app.state.config = config
-    app.add_middleware(RequestIdMiddleware)
-    return app
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        await _unrecognized_url(Request(scope, receive))(scope, receive, send)
+
+    router = Router(routes=routes, lifespan=lifespan, default=not_found)
+    return SandboxApp(router, store=store, config=config, chaos=chaos, webhook_chaos=webhook_chaos)
 
 
-async def _unrecognized_url(request: Request, exc: Exception) -> Response:
+def _unrecognized_url(request: Request) -> Response:
     error = InvalidRequestError(
         f"Unrecognized request URL ({request.method}: {request.url.path}). Please see "
         "https://stripe.com/docs or we can help at https://support.stripe.com/.",

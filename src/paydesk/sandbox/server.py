@@ -5,11 +5,12 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
 from paydesk.sandbox.api import SimulatedDisconnectError
-from paydesk.sandbox.app import create_sandbox_app
+from paydesk.sandbox.app import SandboxApp, create_sandbox_app
 from paydesk.sandbox.chaos import Chaos, ChaosMode, WebhookChaos, WebhookChaosMode
 from paydesk.sandbox.config import SandboxConfig
 from paydesk.sandbox.store import SandboxStore
@@ -30,15 +31,16 @@ def _quiet_simulated_disconnects() -> None:
         server_logger.addFilter(_DropSimulatedDisconnects())
 
 
-def _uvicorn_config(app: object, **options: object) -> uvicorn.Config:
+def _uvicorn_config(app: SandboxApp, **options: Any) -> uvicorn.Config:
     return uvicorn.Config(
-        app,  # type: ignore[arg-type]
+        app,
         ws="none",
         lifespan="on",
         access_log=False,
+        proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=1,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import orjson
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.db import Database, utcnow
 from paydesk.webhooks.handlers import (
@@ -43,6 +44,20 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
+def _oldest_due() -> Select[InboxEvent]:
+    """The oldest event that is new, or failed and has waited long enough."""
+    return (
+        select(InboxEvent)
+        .where(
+            or_(InboxEvent.status == EventStatus.PENDING, InboxEvent.status == EventStatus.FAILED),
+            InboxEvent.next_attempt_at <= utcnow(),
+        )
+        .order_by(InboxEvent.stripe_created, InboxEvent.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
 class InboxProcessor:
     def __init__(self, db: Database, retry: RetryPolicy | None = None) -> None:
         self.db = db
@@ -50,63 +65,59 @@ class InboxProcessor:
 
     async def process_next(self) -> bool:
         """Applies one due event; False when none is due."""
-        async with self.db.transaction() as session:
-            query = (
-                select(InboxEvent)
-                .where(
-                    or_(
-                        InboxEvent.status == EventStatus.PENDING,
-                        InboxEvent.status == EventStatus.FAILED,
-                    ),
-                    InboxEvent.next_attempt_at <= utcnow(),
-                )
-                .order_by(InboxEvent.stripe_created, InboxEvent.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            row = await session.scalar(query)
-            if row is None:
-                return False
-            handler = HANDLERS.get(row.type)
-            if handler is None:
-                row.status, row.processed_at = EventStatus.IGNORED, utcnow()
+        claimed: str | None = None
+        try:
+            async with self.db.transaction() as session:
+                row = await session.scalar(_oldest_due())
+                if row is None:
+                    return False
+                claimed = row.id
+                await self._apply(session, row)
                 return True
-            payload = orjson.loads(row.body)
-            event = StripeEvent(
-                id=row.id,
-                type=row.type,
-                created=row.stripe_created,
-                object=payload["data"]["object"],
-            )
-            try:
-                async with session.begin_nested():
-                    await apply_event(session, event, handler)
-            except NotOurs as exc:
-                row.status, row.processed_at, row.last_error = (
-                    EventStatus.IGNORED,
-                    utcnow(),
-                    str(exc),
-                )
-            except Exception as exc:
-                self._failed(row, exc)
-            else:
-                row.status, row.processed_at = EventStatus.PROCESSED, utcnow()
-                row.last_error = None
+        except Exception as exc:  # the transaction, and every effect in it, is rolled back
+            if claimed is None:
+                raise
+            await self._failed(claimed, exc)
             return True
 
-    def _failed(self, row: InboxEvent, exc: Exception) -> None:
-        row.attempts += 1
-        row.last_error = f"{type(exc).__name__}: {exc}"
-        row.last_traceback = "".join(traceback.format_exception(exc))
-        if row.attempts >= self.retry.max_attempts:
-            row.status = EventStatus.DEAD
-            if isinstance(exc, PaymentNotFoundYet):
-                row.flag = f"never resolved: {exc}"
-            log.error("stripe event %s is dead after %d attempts: %s", row.id, row.attempts, exc)
+    async def _apply(self, session: AsyncSession, row: InboxEvent) -> None:
+        handler = HANDLERS.get(row.type)
+        row.processed_at = utcnow()
+        if handler is None:
+            row.status = EventStatus.IGNORED
+            return
+        event = StripeEvent(
+            id=row.id,
+            type=row.type,
+            created=row.stripe_created,
+            object=orjson.loads(row.body)["data"]["object"],
+        )
+        try:
+            await apply_event(session, event, handler)
+        except NotOurs as exc:
+            row.status, row.last_error = EventStatus.IGNORED, str(exc)
         else:
-            row.status = EventStatus.FAILED
-            row.next_attempt_at = utcnow() + timedelta(seconds=self.retry.delay(row.attempts))
-            log.warning("stripe event %s failed (attempt %d): %s", row.id, row.attempts, exc)
+            row.status, row.last_error = EventStatus.PROCESSED, None
+
+    async def _failed(self, event_id: str, exc: Exception) -> None:
+        async with self.db.transaction() as session:
+            row = await session.get(InboxEvent, event_id, with_for_update=True)
+            if row is None or row.status not in (EventStatus.PENDING, EventStatus.FAILED):
+                return
+            row.attempts += 1
+            row.last_error = f"{type(exc).__name__}: {exc}"
+            row.last_traceback = "".join(traceback.format_exception(exc))
+            if row.attempts >= self.retry.max_attempts:
+                row.status = EventStatus.DEAD
+                if isinstance(exc, PaymentNotFoundYet):
+                    row.flag = f"never resolved: {exc}"
+                log.error(
+                    "stripe event %s is dead after %d attempts: %s", row.id, row.attempts, exc
+                )
+            else:
+                row.status = EventStatus.FAILED
+                row.next_attempt_at = utcnow() + timedelta(seconds=self.retry.delay(row.attempts))
+                log.warning("stripe event %s failed (attempt %d): %s", row.id, row.attempts, exc)
 
     async def drain(self) -> int:
         """Applies every due event; returns how many were taken."""
