@@ -74,3 +74,13 @@ def test_error_body_has_stripe_fields(http: httpx.Client) -> None:
     assert error["param"] == "amount"
     assert error["message"] == "Missing required param: amount."
     assert error["request_log_url"].endswith(answer.headers["Request-Id"])
+
+
+def test_wrong_method_is_an_unrecognized_url(http: httpx.Client) -> None:
+    answer = http.delete("/v1/payment_intents", headers=secret_auth())
+    assert answer.status_code == 404
+    assert answer.headers["Request-Id"].startswith("req_")
+    assert (
+        "Unrecognized request URL (DELETE: /v1/payment_intents)"
+        in answer.json()["error"]["message"]
+    )
