@@ -27,8 +27,7 @@ from paydesk.payments.endpoints import router as payments_router
 from paydesk.payments.service import PaymentService
 from paydesk.webhooks.inbox import InboxWriter
 from paydesk.webhooks.processor import InboxProcessor
-from paydesk.webhooks.receiver import WebhookStats
-from paydesk.webhooks.receiver import router as webhooks_router
+from paydesk.webhooks.receiver import StripeWebhookEndpoint, WebhookStats
 from paydesk.worker.runner import Worker, WorkerSchedule
 
 log = logging.getLogger(__name__)
@@ -94,8 +93,14 @@ def create_app(
     app.state.services = services
     app.include_router(orders_router)
     app.include_router(payments_router)
-    app.include_router(webhooks_router)
     app.add_middleware(IdempotencyMiddleware, db=db)
+    app.add_middleware(
+        StripeWebhookEndpoint,
+        inbox=inbox,
+        secrets=settings.stripe_webhook_secrets,
+        livemode=settings.livemode,
+        stats=services.webhook_stats,
+    )
     _install_error_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -47,6 +47,11 @@ class NotFound(PaydeskError):
     default_code = "resource_missing"
 
 
+class MethodNotAllowed(PaydeskError):
+    status_code = 405
+    default_code = "method_not_allowed"
+
+
 class Conflict(PaydeskError):
     status_code = 409
     default_code = "conflict"

@@ -212,3 +212,9 @@ async def test_database_down_is_503_never_200() -> None:
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "inbox_unavailable"
     await db.dispose()
+
+
+async def test_only_post_is_answered(api: Api) -> None:
+    response = await api.client.get("/api/webhooks/stripe")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"

@@ -47,8 +47,8 @@ class InboxWriter:
             while len(batch) < MAX_BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
             try:
-                async with self.db.transaction() as session:
-                    await session.execute(self._statement, [row for row, _ in batch])
+                async with self.db.engine.begin() as connection:
+                    await connection.execute(self._statement, [row for row, _ in batch])
             except Exception as exc:  # every waiting request answers 503 with it
                 log.error("inbox commit of %d events failed: %s", len(batch), type(exc).__name__)
                 for _, done in batch:
