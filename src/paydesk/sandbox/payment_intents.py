@@ -185,7 +185,8 @@ class PaymentIntents:
                 snapshot(intent),
             )
         amount = self._valid_amount(params, required=False)
-        currency = self._valid_currency(params, amount or intent["amount"], required=False)
+        new_amount: int = intent["amount"] if amount is None else amount
+        currency = self._valid_currency(params, new_amount, required=False)
         if currency is None and amount is not None:
             self._check_minimum(amount, intent["currency"])
         capture_method = self._valid_capture_method(params)
