@@ -76,8 +76,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
-    """WAL for concurrent readers, and BEGIN IMMEDIATE so that two writers queue on the
-    busy timeout instead of failing when a read transaction tries to become a write."""
+    """WAL so readers never wait, and BEGIN IMMEDIATE for units of work that write, so two
+    writers queue on the busy timeout instead of failing when a read turns into a write."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -91,11 +91,16 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        writes = connection.get_execution_options().get(_WRITES, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+_WRITES = "paydesk_writes"
 
 
 class Database:
-    """The engine and a session factory; `transaction()` is the unit of work."""
+    """The engine and a session factory: `transaction()` is a unit of work that writes,
+    `sessions()` one that only reads."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -109,6 +114,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed when the block ends, rolled back on error."""
         async with self.sessions() as session, session.begin():
+            await session.connection(execution_options={_WRITES: True})
             yield session
 
     async def dispose(self) -> None:

@@ -25,4 +25,4 @@ async def create_order(
 async def get_order(order_id: str, principal: PrincipalDep, services: ServicesDep) -> OrderOut:
     """An order, for the shop, or for the browser holding its checkout token."""
     async with services.db.sessions() as session:
-        return OrderOut.of(await service.get_order(session, principal, order_id))
+        return OrderOut.of(await service.get_order(session, principal, order_id, with_items=True))

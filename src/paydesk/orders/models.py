@@ -39,8 +39,9 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # Loaded only where shown (`selectinload`), never behind a payment's back.
     items: Mapped[list[OrderItem]] = relationship(
-        back_populates="order", order_by="OrderItem.position", lazy="selectin"
+        back_populates="order", order_by="OrderItem.position", lazy="raise_on_sql"
     )
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from paydesk.auth.service import Customer, Principal, Shop, digest, new_checkout_token
 from paydesk.db import new_id
@@ -72,7 +73,12 @@ async def create_order(
 
 
 async def get_order(
-    session: AsyncSession, principal: Principal, order_id: str, *, for_update: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    order_id: str,
+    *,
+    for_update: bool = False,
+    with_items: bool = False,
 ) -> Order:
     """The order, if this caller may see it; any other order is simply not found."""
     if isinstance(principal, Customer) and principal.order_id != order_id:
@@ -80,6 +86,8 @@ async def get_order(
     query = select(Order).where(Order.id == order_id)
     if for_update:
         query = query.with_for_update()
+    if with_items:
+        query = query.options(selectinload(Order.items))
     order = await session.scalar(query)
     if order is None:
         raise NotFound(f"No order {order_id!r}.", param="order_id")

@@ -77,16 +77,16 @@ class PaymentService:
         payment_method: str | None = None,
         return_url: str | None = None,
     ) -> Payment:
-        payment = await self._open_payment(principal, order_id)
+        payment, capture_method = await self._open_payment(principal, order_id)
         if payment.stripe_payment_intent_id is None:
-            payment = await self._create_intent(payment)
+            payment = await self._create_intent(payment, capture_method)
         if payment_method is not None:
             payment = await self._confirm(payment, payment_method, return_url)
         return payment
 
     async def verify(self, principal: Principal, payment_id: str) -> Payment:
         """Asks Stripe for the PaymentIntent and applies what it says."""
-        async with self.db.transaction() as session:
+        async with self.db.sessions() as session:
             payment = await self.get(session, principal, payment_id)
         if payment.stripe_payment_intent_id is None:
             raise Conflict(
@@ -104,8 +104,8 @@ class PaymentService:
             raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
         return payment
 
-    async def _open_payment(self, principal: Principal, order_id: str) -> Payment:
-        """The order's one open payment, made now if it has none."""
+    async def _open_payment(self, principal: Principal, order_id: str) -> tuple[Payment, str]:
+        """The order's one open payment, made now if it has none, and how it captures."""
         async with self.db.transaction() as session:
             order = await get_order(session, principal, order_id, for_update=True)
             if order.status in PAID_ORDER_STATUSES:
@@ -135,23 +135,26 @@ class PaymentService:
                     )
                 )
                 await session.flush()
-            return payment
+            return payment, order.capture_method
 
-    async def _create_intent(self, payment: Payment) -> Payment:
+    async def _create_intent(self, payment: Payment, capture_method: str) -> Payment:
         with self._lock(payment.id) as lock:
+            waited = lock.locked()
             async with lock:
-                async with self.db.transaction() as session:
-                    current = await repository.get_payment(session, payment.id)
-                    assert current is not None
-                if current.stripe_payment_intent_id is not None:
-                    return current
-                order = await self._order(payment.order_id)
+                if waited:  # another request in this process made it meanwhile
+                    async with self.db.sessions() as session:
+                        current = await repository.get_payment(session, payment.id)
+                    if current is not None and current.stripe_payment_intent_id is not None:
+                        return current
                 intent = await self.gateway.create_payment_intent(
                     amount=payment.amount,
                     currency=payment.currency,
-                    capture_method=order.capture_method,
-                    metadata={"paydesk_payment_id": payment.id, "paydesk_order_id": order.id},
-                    description=f"Order {order.id}",
+                    capture_method=capture_method,
+                    metadata={
+                        "paydesk_payment_id": payment.id,
+                        "paydesk_order_id": payment.order_id,
+                    },
+                    description=f"Order {payment.order_id}",
                     idempotency_key=f"paydesk-{payment.id}-create",
                 )
                 return await self.apply(payment.id, Observation(intent, now_ms(), Cause.API))
@@ -191,12 +194,6 @@ class PaymentService:
         return await self.apply(
             payment.id, Observation(intent, now_ms(), Cause.API), confirmed=True
         )
-
-    async def _order(self, order_id: str) -> Order:
-        async with self.db.transaction() as session:
-            order = await session.get(Order, order_id)
-            assert order is not None
-            return order
 
     async def apply(
         self, payment_id: str, observation: Observation, *, confirmed: bool = False
