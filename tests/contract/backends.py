@@ -78,14 +78,6 @@ class Backend:
         if self.is_localstripe:
             pytest.skip(f"localstripe does not {reason}")
 
-    def sandbox_disagrees(self, request: pytest.FixtureRequest, reason: str) -> None:
-        """Expect the running case to fail on the sandbox, which departs from Stripe here.
-
-        Strict, so the marker has to go once the sandbox is fixed.
-        """
-        if self.name == SANDBOX:
-            request.applymarker(pytest.mark.xfail(strict=True, reason=f"sandbox: {reason}"))
-
     def payment_intent(
         self, payment_method: str | None = None, amount: int = 1000, **params: Any
     ) -> stripe.PaymentIntent:

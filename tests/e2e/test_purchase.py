@@ -95,7 +95,11 @@ async def test_declines_carry_stripes_decline_code_and_another_card_works(
 async def test_three_d_secure_completed_and_failed(
     paydesk: Paydesk, stripe_client: stripe.StripeClient
 ) -> None:
-    for outcome, final in [("succeed", "succeeded"), ("fail", "failed")]:
+    for outcome, final, return_url in [
+        ("succeed", "succeeded", "https://shop.example/return"),
+        ("fail", "failed", "https://shop.example/return"),
+        ("succeed", "succeeded", None),
+    ]:
         order = await create_order(paydesk)
         async with paydesk.client(order["checkout_token"]) as browser:
             response = await browser.post(
@@ -103,7 +107,7 @@ async def test_three_d_secure_completed_and_failed(
                 json={
                     "order_id": order["id"],
                     "payment_method": card(stripe_client, "4000002500003155"),
-                    "return_url": "https://shop.example/return",
+                    "return_url": return_url,
                 },
             )
             payment = response.json()

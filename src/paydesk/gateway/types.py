@@ -30,7 +30,10 @@ class IntentSnapshot:
     def from_stripe(cls, obj: dict[str, Any]) -> IntentSnapshot:
         error = obj.get("last_payment_error") or {}
         next_action = obj.get("next_action") or {}
+        # A confirm with a return_url is sent to a page; one without it is left to Stripe.js,
+        # whose challenge page the sandbox names in `use_stripe_sdk.stripe_js`.
         redirect = next_action.get("redirect_to_url") or {}
+        sdk = next_action.get("use_stripe_sdk") or {}
         charge = obj.get("latest_charge")
         if isinstance(charge, dict):
             charge = charge.get("id")
@@ -47,7 +50,7 @@ class IntentSnapshot:
             error_code=str(error.get("code") or ""),
             decline_code=error.get("decline_code"),
             error_message=error.get("message"),
-            next_action_url=redirect.get("url"),
+            next_action_url=redirect.get("url") or _string(sdk.get("stripe_js")),
             metadata=dict(obj.get("metadata") or {}),
         )
 
@@ -126,3 +129,7 @@ def intent_id_of(obj: dict[str, Any]) -> str | None:
     if isinstance(intent, dict):
         intent = intent.get("id")
     return str(intent) if intent else None
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) else None
