@@ -25,6 +25,7 @@ from paydesk.idempotency.middleware import IdempotencyMiddleware
 from paydesk.orders.endpoints import router as orders_router
 from paydesk.payments.endpoints import router as payments_router
 from paydesk.payments.service import PaymentService
+from paydesk.webhooks.endpoints import router as webhooks_router
 from paydesk.webhooks.inbox import InboxWriter
 from paydesk.webhooks.processor import InboxProcessor
 from paydesk.webhooks.receiver import StripeWebhookEndpoint, WebhookStats
@@ -93,6 +94,7 @@ def create_app(
     app.state.services = services
     app.include_router(orders_router)
     app.include_router(payments_router)
+    app.include_router(webhooks_router)
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(
         StripeWebhookEndpoint,

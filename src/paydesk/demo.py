@@ -5,7 +5,9 @@ commands to try against the running server. Ctrl-C stops everything."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import socket
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,18 @@ from paydesk.config import SANDBOX_SECRET_KEY, Settings
 from paydesk.db import Database, create_engine
 from paydesk.logs import configure_logging
 from paydesk.migrate import upgrade
-from paydesk.sandbox import SandboxServer
+from paydesk.sandbox import SandboxConfig, SandboxServer, WebhookEndpointConfig
+from paydesk.webhooks.receiver import PATH as WEBHOOK_PATH
+from paydesk.worker.runner import WorkerSchedule
 
 DEMO_DATABASE = Path("paydesk-demo.db")
+# Quick to react, so that what happens shows up while the newcomer watches.
+DEMO_WORKER = WorkerSchedule(
+    poll_seconds=0.5,
+    backfill_every_seconds=30,
+    reconcile_every_seconds=60,
+    reconcile_older_than=timedelta(minutes=2),
+)
 WALKTHROUGH_END = "# (end of walkthrough)"
 ITEMS = [
     {"sku": "TEE-BLK-M", "name": "T-shirt, black, M", "unit_amount": 1999, "quantity": 2},
@@ -52,20 +63,26 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
             )
     database_path, database_url = await asyncio.to_thread(_fresh_database)
 
-    sandbox = SandboxServer(port=sandbox_port).start()
+    public_url = f"http://127.0.0.1:{port}"
+    # The sandbox posts its events to paydesk signed with this secret, as Stripe would.
+    webhook_secret = "whsec_" + secrets.token_urlsafe(24)
+    endpoint = WebhookEndpointConfig(url=f"{public_url}{WEBHOOK_PATH}", secret=webhook_secret)
+    sandbox_config = SandboxConfig(webhook_endpoints=(endpoint,), delivery_base_delay_seconds=0.5)
+    sandbox = SandboxServer(sandbox_config, port=sandbox_port).start()
     settings = Settings(
         database_url=database_url,
         stripe_secret_key=SANDBOX_SECRET_KEY,
         stripe_api_base=sandbox.url,
+        stripe_webhook_secrets=(webhook_secret,),
         demo=True,
-        public_url=f"http://127.0.0.1:{port}",
+        public_url=public_url,
     )
     db = Database(create_engine(database_url))
     async with db.transaction() as session:
         shop_key, _ = await create_api_key(session, "demo shop")
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, database=db),
+            create_app(settings, database=db, worker=DEMO_WORKER),
             host="127.0.0.1",
             port=port,
             log_config=None,
@@ -84,6 +101,7 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         _say(f"the offline Stripe sandbox is at {sandbox.url}")
         _say(f"database: {database_path}\n")
         await _scripted_purchase(settings.public_url, sandbox.url, shop_key)
+        await _show_webhooks(settings.public_url, shop_key)
         _say(walkthrough(settings.public_url, sandbox.url, shop_key))
         _say("Press Ctrl-C to stop.")
         await serving
@@ -163,6 +181,23 @@ async def _scripted_purchase(base_url: str, sandbox_url: str, shop_key: str) -> 
         _say()
 
 
+async def _show_webhooks(base_url: str, shop_key: str) -> None:
+    """Waits for Stripe's events about the purchase to arrive and be applied, and shows them."""
+    shop = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shop_key}"})
+    async with shop:
+        events: list[dict[str, Any]] = []
+        for _ in range(100):
+            events = (await shop.get("/api/webhooks/events")).json()["data"]
+            if events and all(e["status"] in ("processed", "ignored") for e in events):
+                break
+            await asyncio.sleep(0.1)
+    _say("5. Meanwhile Stripe's webhooks arrived, signed; paydesk stored each, answered 200,")
+    _say("   then its worker applied them (verify had done that work already: no change):")
+    for event in reversed(events):
+        _say(f"     {event['id']}  {event['type']:<30} {event['status']}")
+    _say()
+
+
 async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
     response = await client.post(path, json=body)
     response.raise_for_status()
@@ -210,6 +245,10 @@ curl -s $PAYDESK/api/orders/$ORDER -H "Authorization: Bearer $TOKEN" | pick stat
 
 # 5. The shop lists its payments, with their timelines:
 curl -s "$PAYDESK/api/payments?limit=5" -H "Authorization: Bearer $SHOP_KEY"
+echo
+
+# 6. Stripe's webhooks for all this, as paydesk received and applied them:
+curl -s "$PAYDESK/api/webhooks/events?limit=8" -H "Authorization: Bearer $SHOP_KEY"
 echo
 {WALKTHROUGH_END}
 """

@@ -49,6 +49,8 @@ def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
         printed = read_until(process, "Press Ctrl-C to stop.")
         assert "402 card_declined (generic_decline)" in printed
         assert "payment succeeded, order paid" in printed
+        assert "payment_intent.succeeded" in printed
+        assert "processed" in printed
         script = printed.split("== Now you: paste these into another terminal ==")[1]
         script = script.split(WALKTHROUGH_END)[0]
         ran = subprocess.run(
@@ -65,6 +67,7 @@ def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
         assert '"status":"succeeded"' in out
         assert "\nsucceeded\npaid\n" in out
         assert '"data":[' in out
+        assert '"type":"charge.succeeded"' in out
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)
         assert process.returncode == 0, rest
