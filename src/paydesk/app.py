@@ -22,9 +22,12 @@ from paydesk.errors import InvalidRequest, PaydeskError, ServiceUnavailable
 from paydesk.gateway.base import Gateway
 from paydesk.gateway.stripe_gateway import StripeGateway
 from paydesk.idempotency.middleware import IdempotencyMiddleware
+from paydesk.ledger.endpoints import router as ledger_router
 from paydesk.orders.endpoints import router as orders_router
 from paydesk.payments.endpoints import router as payments_router
 from paydesk.payments.service import PaymentService
+from paydesk.refunds.endpoints import router as refunds_router
+from paydesk.refunds.service import RefundService
 from paydesk.webhooks.endpoints import router as webhooks_router
 from paydesk.webhooks.inbox import InboxWriter
 from paydesk.webhooks.processor import InboxProcessor
@@ -59,6 +62,7 @@ def create_app(
         db=db,
         gateway=stripe_gateway,
         payments=payments,
+        refunds=RefundService(db, stripe_gateway),
         inbox=inbox,
         webhook_stats=WebhookStats(),
     )
@@ -94,6 +98,8 @@ def create_app(
     app.state.services = services
     app.include_router(orders_router)
     app.include_router(payments_router)
+    app.include_router(refunds_router)
+    app.include_router(ledger_router)
     app.include_router(webhooks_router)
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(

@@ -12,6 +12,7 @@ from paydesk.config import Settings
 from paydesk.db import Database
 from paydesk.gateway.base import Gateway
 from paydesk.payments.service import PaymentService
+from paydesk.refunds.service import RefundService
 from paydesk.webhooks.inbox import InboxWriter
 from paydesk.webhooks.receiver import WebhookStats
 
@@ -22,6 +23,7 @@ class Services:
     db: Database
     gateway: Gateway
     payments: PaymentService
+    refunds: RefundService
     inbox: InboxWriter
     webhook_stats: WebhookStats
 

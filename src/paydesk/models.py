@@ -2,15 +2,18 @@
 
 from paydesk.auth.models import ApiKey
 from paydesk.db import Base
+from paydesk.disputes.models import Dispute
 from paydesk.idempotency.models import IdempotencyRecord
 from paydesk.ledger.models import LedgerEntry
 from paydesk.orders.models import Order, OrderItem
 from paydesk.payments.models import Payment, PaymentEvent, PaymentFact
+from paydesk.refunds.models import Refund
 from paydesk.webhooks.models import InboxEvent, SyncCursor
 
 __all__ = [
     "ApiKey",
     "Base",
+    "Dispute",
     "IdempotencyRecord",
     "InboxEvent",
     "LedgerEntry",
@@ -19,5 +22,6 @@ __all__ = [
     "Payment",
     "PaymentEvent",
     "PaymentFact",
+    "Refund",
     "SyncCursor",
 ]

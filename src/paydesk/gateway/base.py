@@ -48,6 +48,37 @@ class Gateway(Protocol):
 
     async def retrieve_payment_intent(self, intent_id: str) -> IntentSnapshot: ...
 
+    async def capture_payment_intent(
+        self, intent_id: str, *, amount: int | None, idempotency_key: str
+    ) -> IntentSnapshot: ...
+
+    async def cancel_payment_intent(
+        self, intent_id: str, *, reason: str | None, idempotency_key: str
+    ) -> IntentSnapshot: ...
+
+    async def create_refund(
+        self,
+        intent_id: str,
+        *,
+        amount: int,
+        reason: str | None,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """Stripe's Refund object."""
+        ...
+
+    async def update_dispute(
+        self,
+        dispute_id: str,
+        *,
+        evidence: dict[str, str],
+        submit: bool,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """Stripe's Dispute object."""
+        ...
+
     async def list_events(
         self,
         *,

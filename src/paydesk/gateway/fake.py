@@ -28,6 +28,8 @@ class FakeGateway:
         self.reachable = True
         self._answers: dict[str, IntentSnapshot | IntentDeclined] = {}
         self.events: list[dict[str, Any]] = []  # oldest first, as tests add them
+        self.disputes: dict[str, dict[str, Any]] = {}  # as tests open them
+        self._refunds: dict[str, dict[str, Any]] = {}
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -120,6 +122,83 @@ class FakeGateway:
     async def retrieve_payment_intent(self, intent_id: str) -> IntentSnapshot:
         self._call("retrieve")
         return self.intents[intent_id]
+
+    async def capture_payment_intent(
+        self, intent_id: str, *, amount: int | None, idempotency_key: str
+    ) -> IntentSnapshot:
+        self._call("capture")
+        intent = self.intents[intent_id]
+        if intent.status != "requires_capture":
+            raise PaymentProviderError(
+                f"This PaymentIntent could not be captured because it has a status of "
+                f"{intent.status}.",
+                code="payment_intent_unexpected_state",
+            )
+        captured = intent.amount_capturable if amount is None else amount
+        if captured > intent.amount_capturable:
+            raise PaymentProviderError(
+                "The amount to capture is greater than the amount capturable.",
+                code="amount_too_large",
+            )
+        intent = replace(intent, status="succeeded", amount_received=captured, amount_capturable=0)
+        self.intents[intent_id] = intent
+        return intent
+
+    async def cancel_payment_intent(
+        self, intent_id: str, *, reason: str | None, idempotency_key: str
+    ) -> IntentSnapshot:
+        self._call("cancel")
+        intent = self.intents[intent_id]
+        if intent.status in ("succeeded", "canceled", "processing"):
+            raise PaymentProviderError(
+                f"You cannot cancel this PaymentIntent because it has a status of {intent.status}.",
+                code="payment_intent_unexpected_state",
+            )
+        intent = replace(intent, status="canceled", amount_capturable=0)
+        self.intents[intent_id] = intent
+        return intent
+
+    async def create_refund(
+        self,
+        intent_id: str,
+        *,
+        amount: int,
+        reason: str | None,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        self._call("refund")
+        answer = self._refunds.get(idempotency_key)
+        if answer is not None:
+            return answer
+        intent = self.intents[intent_id]
+        refund = {
+            "id": f"re_{secrets.token_hex(12)}",
+            "object": "refund",
+            "amount": amount,
+            "currency": intent.currency,
+            "payment_intent": intent_id,
+            "reason": reason,
+            "status": "succeeded",
+            "metadata": metadata,
+        }
+        self._refunds[idempotency_key] = refund
+        return refund
+
+    async def update_dispute(
+        self,
+        dispute_id: str,
+        *,
+        evidence: dict[str, str],
+        submit: bool,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        self._call("update_dispute")
+        dispute = self.disputes[dispute_id]
+        dispute["evidence"] = {**dispute.get("evidence", {}), **evidence}
+        if submit:
+            dispute["status"] = "under_review"
+        return dispute
 
     async def list_events(
         self,

@@ -110,6 +110,59 @@ class StripeGateway:
             intent = await self._client.v1.payment_intents.retrieve_async(intent_id)
         return _snapshot(intent)
 
+    async def capture_payment_intent(
+        self, intent_id: str, *, amount: int | None, idempotency_key: str
+    ) -> IntentSnapshot:
+        params: Any = {} if amount is None else {"amount_to_capture": amount}
+        with _translated_errors():
+            intent = await self._client.v1.payment_intents.capture_async(
+                intent_id, params, options={"idempotency_key": idempotency_key}
+            )
+        return _snapshot(intent)
+
+    async def cancel_payment_intent(
+        self, intent_id: str, *, reason: str | None, idempotency_key: str
+    ) -> IntentSnapshot:
+        params: Any = {} if reason is None else {"cancellation_reason": reason}
+        with _translated_errors():
+            intent = await self._client.v1.payment_intents.cancel_async(
+                intent_id, params, options={"idempotency_key": idempotency_key}
+            )
+        return _snapshot(intent)
+
+    async def create_refund(
+        self,
+        intent_id: str,
+        *,
+        amount: int,
+        reason: str | None,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        params: Any = {"payment_intent": intent_id, "amount": amount, "metadata": metadata}
+        if reason is not None:
+            params["reason"] = reason
+        with _translated_errors():
+            refund = await self._client.v1.refunds.create_async(
+                params, options={"idempotency_key": idempotency_key}
+            )
+        return refund.to_dict()
+
+    async def update_dispute(
+        self,
+        dispute_id: str,
+        *,
+        evidence: dict[str, str],
+        submit: bool,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        params: Any = {"evidence": evidence, "submit": submit}
+        with _translated_errors():
+            dispute = await self._client.v1.disputes.update_async(
+                dispute_id, params, options={"idempotency_key": idempotency_key}
+            )
+        return dispute.to_dict()
+
     async def list_events(
         self,
         *,

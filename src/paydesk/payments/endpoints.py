@@ -8,7 +8,13 @@ from paydesk.auth.service import require_shop
 from paydesk.deps import PrincipalDep, ServicesDep
 from paydesk.payments import repository
 from paydesk.payments.models import Payment, PaymentStatus
-from paydesk.payments.schemas import PaymentCreate, PaymentList, PaymentOut, PaymentVerify
+from paydesk.payments.schemas import (
+    PaymentCapture,
+    PaymentCreate,
+    PaymentList,
+    PaymentOut,
+    PaymentVerify,
+)
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
@@ -39,6 +45,28 @@ async def verify_payment(
     """Ask Stripe where the payment stands and apply it (after the browser comes back)."""
     payment = await services.payments.verify(principal, body.payment_id)
     return await _out(services, payment)
+
+
+@router.post("/{payment_id}/capture", response_model=PaymentOut)
+async def capture_payment(
+    payment_id: str,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    body: PaymentCapture | None = None,
+) -> PaymentOut:
+    """Capture an authorized payment (shop key): all of it, or `amount`, releasing the rest."""
+    require_shop(principal)
+    amount = body.amount if body is not None else None
+    return await _out(services, await services.payments.capture(payment_id, amount=amount))
+
+
+@router.post("/{payment_id}/cancel", response_model=PaymentOut)
+async def cancel_payment(
+    payment_id: str, principal: PrincipalDep, services: ServicesDep
+) -> PaymentOut:
+    """Release an uncaptured payment, or abandon an unpaid one (shop key)."""
+    require_shop(principal)
+    return await _out(services, await services.payments.cancel(payment_id))
 
 
 @router.get("/{payment_id}", response_model=PaymentOut)

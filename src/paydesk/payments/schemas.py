@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from paydesk.money import format_amount
 from paydesk.payments.models import Payment, PaymentEvent
@@ -23,6 +23,14 @@ class PaymentCreate(BaseModel):
     )
     return_url: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
         default=None, description="Where Stripe sends the browser after 3-D Secure."
+    )
+
+
+class PaymentCapture(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Annotated[StrictInt, Field(gt=0)] | None = Field(
+        default=None, description="Minor units to take; the rest of the authorization is released."
     )
 
 

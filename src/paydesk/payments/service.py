@@ -19,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.auth.service import Customer, Principal
 from paydesk.db import Database, new_id
-from paydesk.errors import Conflict, NotFound
+from paydesk.disputes.models import Dispute
+from paydesk.errors import Conflict, InvalidRequest, NotFound
 from paydesk.gateway.base import Gateway, IntentDeclined
 from paydesk.gateway.types import IntentSnapshot
 from paydesk.ledger.models import LedgerEntry, LedgerKind
+from paydesk.money import format_amount
 from paydesk.orders.models import Order, OrderStatus
 from paydesk.orders.service import get_order
 from paydesk.payments import repository
@@ -34,6 +36,8 @@ from paydesk.payments.state import (
     derive_status,
     order_status_for,
 )
+from paydesk.refunds import repository as refunds_repository
+from paydesk.refunds.models import Refund
 
 # Payments in these statuses cannot be confirmed again.
 _NOT_CONFIRMABLE = {
@@ -44,6 +48,16 @@ _NOT_CONFIRMABLE = {
     PaymentStatus.REFUNDED: "has succeeded",
     PaymentStatus.DISPUTED: "has succeeded",
     PaymentStatus.CANCELED: "is canceled",
+}
+
+
+_NOT_CANCELABLE = {
+    PaymentStatus.PROCESSING: "is being processed and cannot be stopped",
+    PaymentStatus.SUCCEEDED: "has succeeded: refund it instead",
+    PaymentStatus.PARTIALLY_REFUNDED: "has succeeded: refund it instead",
+    PaymentStatus.REFUNDED: "has succeeded and is refunded",
+    PaymentStatus.DISPUTED: "has succeeded and is disputed",
+    PaymentStatus.CANCELED: "is already canceled",
 }
 
 
@@ -95,6 +109,55 @@ class PaymentService:
             )
         intent = await self.gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
         return await self.apply(payment.id, Observation(intent, now_ms(), Cause.API))
+
+    async def capture(self, payment_id: str, *, amount: int | None) -> Payment:
+        """Takes all of an authorized payment, or `amount` of it; the rest is released."""
+        payment = await self._shop_payment(payment_id)
+        if payment.status != PaymentStatus.REQUIRES_CAPTURE:
+            raise Conflict(
+                f"Payment {payment.id} is {payment.status}: only an authorized payment "
+                "(requires_capture) can be captured.",
+                code="payment_not_capturable",
+            )
+        if amount is not None and amount > payment.amount:
+            raise InvalidRequest(
+                f"At most {format_amount(payment.amount, payment.currency)} was authorized.",
+                code="amount_too_large",
+                param="amount",
+            )
+        assert payment.stripe_payment_intent_id is not None
+        intent = await self.gateway.capture_payment_intent(
+            payment.stripe_payment_intent_id,
+            amount=amount,
+            idempotency_key=f"paydesk-{payment.id}-capture-{amount or 'all'}",
+        )
+        return await self.apply(payment.id, Observation(intent, now_ms(), Cause.API))
+
+    async def cancel(self, payment_id: str) -> Payment:
+        """Releases an authorized payment, or abandons one not paid yet; its order is
+        canceled with it."""
+        payment = await self._shop_payment(payment_id)
+        reason = _NOT_CANCELABLE.get(PaymentStatus(payment.status))
+        if reason is not None:
+            raise Conflict(f"Payment {payment.id} {reason}.", code="payment_not_cancelable")
+        if payment.stripe_payment_intent_id is None:
+            raise Conflict(
+                f"Payment {payment.id} has no PaymentIntent yet; nothing to cancel.",
+                code="payment_not_started",
+            )
+        intent = await self.gateway.cancel_payment_intent(
+            payment.stripe_payment_intent_id,
+            reason="requested_by_customer",
+            idempotency_key=f"paydesk-{payment.id}-cancel",
+        )
+        return await self.apply(payment.id, Observation(intent, now_ms(), Cause.API))
+
+    async def _shop_payment(self, payment_id: str) -> Payment:
+        async with self.db.sessions() as session:
+            payment = await repository.get_payment(session, payment_id)
+        if payment is None:
+            raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
+        return payment
 
     async def get(self, session: AsyncSession, principal: Principal, payment_id: str) -> Payment:
         payment = await repository.get_payment(session, payment_id)
@@ -309,7 +372,39 @@ async def record_facts(
         before.refunds,
     ):
         await _post_ledger(session, payment, derived)
+    if derived.refunds != before.refunds:
+        await _follow_refunds(session, payment, derived)
+    if derived.disputes != before.disputes:
+        await _follow_disputes(session, payment, derived)
     return derived
+
+
+async def _follow_refunds(session: AsyncSession, payment: Payment, derived: Derived) -> None:
+    """Each refund's own status is the one derived from its facts; a refund made outside
+    paydesk (in Stripe's dashboard) is recorded when its news arrives."""
+    for refund_id, status, amount in derived.refunds:
+        refund = await refunds_repository.by_stripe_id(session, refund_id)
+        if refund is None:
+            refund = Refund(
+                id=new_id("rf"),
+                payment_id=payment.id,
+                stripe_refund_id=refund_id,
+                amount=amount,
+                currency=payment.currency,
+            )
+            session.add(refund)
+        refund.status = status
+
+
+async def _follow_disputes(session: AsyncSession, payment: Payment, derived: Derived) -> None:
+    for dispute_id, status, amount in derived.disputes:
+        dispute = await session.get(Dispute, dispute_id)
+        if dispute is None:
+            dispute = Dispute(
+                id=dispute_id, payment_id=payment.id, amount=amount, currency=payment.currency
+            )
+            session.add(dispute)
+        dispute.status = status
 
 
 def fingerprint(fact: Fact) -> str:

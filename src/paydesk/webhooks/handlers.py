@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from paydesk.disputes import repository as disputes_repository
 from paydesk.gateway.types import (
     IntentSnapshot,
     charge_fact,
@@ -22,6 +23,7 @@ from paydesk.payments import repository
 from paydesk.payments.models import Cause, Payment
 from paydesk.payments.service import link_intent, record_facts
 from paydesk.payments.state import Fact
+from paydesk.refunds import repository as refunds_repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,10 @@ async def apply_event(session: AsyncSession, event: StripeEvent, handler: Handle
     """The event's facts recorded on its payment, and their consequences written down."""
     payment = await find_payment(session, event)
     obj = event.object
+    for refund in [obj] if obj.get("object") == "refund" else _refunds(obj):
+        await refunds_repository.link(session, refund)
+    if obj.get("object") == "dispute":
+        await disputes_repository.record(session, payment.id, obj)
     decline_code = latest_charge = None
     if obj.get("object") == "payment_intent":
         intent = IntentSnapshot.from_stripe(obj)
