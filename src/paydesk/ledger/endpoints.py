@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import Response
+
+from paydesk.auth.service import require_shop
+from paydesk.db import utcnow
+from paydesk.deps import PrincipalDep, ServicesDep
+from paydesk.errors import InvalidRequest
+from paydesk.ledger import repository
+from paydesk.ledger.models import LedgerKind
+from paydesk.ledger.repository import Window
+from paydesk.ledger.schemas import (
+    Instant,
+    LedgerPage,
+    PaymentLedger,
+    csv_filename,
+    currency_filter,
+    to_csv,
+)
+
+router = APIRouter(tags=["ledger"])
+
+# The most rows one CSV export holds; a wider selection must be split into smaller windows.
+MAX_CSV_ROWS = 100_000
+
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "The page as JSON, or with `Accept: text/csv` the whole selection as CSV.",
+    }
+}
+
+
+@router.get("/api/payments/{payment_id}/ledger", response_model=PaymentLedger)
+async def payment_ledger(
+    payment_id: str, principal: PrincipalDep, services: ServicesDep
+) -> PaymentLedger:
+    """The payment's money movements, oldest first, and its balance per currency (shop key)."""
+    require_shop(principal)
+    async with services.db.sessions() as session:
+        payment = await services.payments.get(session, principal, payment_id)
+        return PaymentLedger.of(payment.id, await repository.for_payment(session, payment.id))
+
+
+@router.get("/api/ledger", response_model=LedgerPage, responses=CSV_RESPONSE)
+async def list_ledger(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    start: Annotated[Instant | None, Query(alias="from")] = None,
+    end: Annotated[Instant | None, Query(alias="to")] = None,
+    currency: str | None = None,
+    kind: LedgerKind | None = None,
+    cursor: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> LedgerPage | Response:
+    """Ledger entries created from `from` (inclusive) to `to` (exclusive), oldest first, with
+    totals per currency and kind over the whole selection (shop key).
+
+    `from` and `to` are ISO 8601 datetimes (`2026-03-01T00:00:00Z`, `2026-03-01T09:00:00+09:00`);
+    one without a UTC offset is taken as UTC. Either may be left out for an open end.
+
+    With `Accept: text/csv` the whole selection (no pages: `cursor` and `limit` are ignored)
+    comes as a CSV file; a selection of more than 100,000 entries is refused with 400."""
+    require_shop(principal)
+    if start is not None and end is not None and start > end:
+        raise InvalidRequest(
+            "`from` must not be after `to`.", code="parameter_invalid", param="from"
+        )
+    window = Window(start=start, end=end, currency=currency_filter(currency), kind=kind)
+    if _wants_csv(accept):
+        return await _csv(services, window)
+    async with services.db.sessions() as session:
+        rows = await repository.entries(session, window, after_id=cursor, limit=limit + 1)
+        totals = await repository.totals(session, window)
+    page = rows[:limit]
+    return LedgerPage.of(page, page[-1].id if len(rows) > limit else None, totals)
+
+
+async def _csv(services: ServicesDep, window: Window) -> Response:
+    if window.end is None:
+        window = Window(window.start, utcnow(), window.currency, window.kind)
+    async with services.db.sessions() as session:
+        count, last_id = await repository.extent(session, window)
+        if count > MAX_CSV_ROWS:
+            raise InvalidRequest(
+                f"The selection holds {count:,} entries; a CSV export holds at most "
+                f"{MAX_CSV_ROWS:,}. Narrow it with `from` and `to`, `currency` or `kind`.",
+                code="export_too_large",
+                param="from",
+            )
+        rows = (
+            await repository.entries(session, window, up_to_id=last_id, limit=MAX_CSV_ROWS)
+            if last_id is not None
+            else []
+        )
+    filename = csv_filename(window.start, window.end)
+    return Response(
+        to_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _wants_csv(accept: str | None) -> bool:
+    """Whether the Accept header prefers CSV to JSON (an explicit `text/csv` wins a tie)."""
+    quality: dict[str, float] = {}
+    for part in (accept or "").split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        quality[media.lower()] = max(q, quality.get(media.lower(), 0.0))
+    csv_q = quality.get("text/csv", 0.0)
+    return csv_q > 0 and csv_q >= quality.get("application/json", 0.0)

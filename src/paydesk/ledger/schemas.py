@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from paydesk.errors import InvalidRequest
+from paydesk.ledger.repository import Row, Total
+from paydesk.money import SUPPORTED_CURRENCIES, exponent, format_amount
+
+CSV_HEADER = (
+    "entry_id",
+    "created_at",
+    "payment_id",
+    "order_id",
+    "kind",
+    "amount",
+    "currency",
+    "amount_decimal",
+    "stripe_object_id",
+)
+
+
+def _utc(value: datetime) -> datetime:
+    """An instant; one written without a UTC offset is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Instant = Annotated[datetime, AfterValidator(_utc)]
+
+
+def currency_filter(value: str | None) -> str | None:
+    """A currency code as given in a query (`usd`, or `USD`), checked and lowercased."""
+    if value is None:
+        return None
+    currency = value.strip().lower()
+    if currency not in SUPPORTED_CURRENCIES:
+        raise InvalidRequest(
+            f"Currency {value!r} is not supported; use one of "
+            f"{', '.join(sorted(SUPPORTED_CURRENCIES))}.",
+            code="unsupported_currency",
+            param="currency",
+        )
+    return currency
+
+
+def amount_decimal(amount: int, currency: str) -> str:
+    """The amount in major units with the currency's exponent and no grouping:
+    `1999, "usd"` → `19.99`; `500, "jpy"` → `500`; `-1250, "kwd"` → `-1.250`."""
+    digits = exponent(currency)
+    if not digits:
+        return str(amount)
+    whole, minor = divmod(abs(amount), 10**digits)
+    return f"{'-' if amount < 0 else ''}{whole}.{minor:0{digits}d}"
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class LedgerEntryOut(BaseModel):
+    id: int
+    payment_id: str
+    order_id: str
+    kind: str
+    amount: int = Field(description="Minor units; positive comes in, negative goes out.")
+    currency: str
+    amount_display: str
+    stripe_object_id: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Row) -> LedgerEntryOut:
+        return cls(
+            id=row.id,
+            payment_id=row.payment_id,
+            order_id=row.order_id,
+            kind=row.kind,
+            amount=row.amount,
+            currency=row.currency,
+            amount_display=format_amount(row.amount, row.currency),
+            stripe_object_id=row.stripe_object_id,
+            created_at=row.created_at,
+        )
+
+
+class Balance(BaseModel):
+    currency: str
+    amount: int
+    amount_display: str
+
+    @classmethod
+    def of(cls, currency: str, amount: int) -> Balance:
+        return cls(currency=currency, amount=amount, amount_display=format_amount(amount, currency))
+
+
+def balances(amounts: Iterable[tuple[str, int]]) -> list[Balance]:
+    """The sum per currency, in currency order."""
+    sums: dict[str, int] = defaultdict(int)
+    for currency, amount in amounts:
+        sums[currency] += amount
+    return [Balance.of(currency, sums[currency]) for currency in sorted(sums)]
+
+
+class PaymentLedger(BaseModel):
+    payment_id: str
+    entries: list[LedgerEntryOut] = Field(description="Oldest first.")
+    balances: list[Balance] = Field(description="The sum of the entries, per currency.")
+
+    @classmethod
+    def of(cls, payment_id: str, rows: Sequence[Row]) -> PaymentLedger:
+        return cls(
+            payment_id=payment_id,
+            entries=[LedgerEntryOut.of(r) for r in rows],
+            balances=balances((r.currency, r.amount) for r in rows),
+        )
+
+
+class KindTotal(BaseModel):
+    currency: str
+    kind: str
+    count: int
+    amount: int
+    amount_display: str
+
+
+class LedgerPage(BaseModel):
+    data: list[LedgerEntryOut] = Field(description="Oldest first.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+    totals: list[KindTotal] = Field(
+        description="Per currency and kind, over every entry of the selection, not only this page."
+    )
+    balances: list[Balance] = Field(description="Net per currency over the whole selection.")
+
+    @classmethod
+    def of(
+        cls, rows: Sequence[Row], next_cursor: int | None, totals: Sequence[Total]
+    ) -> LedgerPage:
+        return cls(
+            data=[LedgerEntryOut.of(r) for r in rows],
+            next_cursor=None if next_cursor is None else str(next_cursor),
+            totals=[
+                KindTotal(
+                    currency=t.currency,
+                    kind=t.kind,
+                    count=t.count,
+                    amount=t.amount,
+                    amount_display=format_amount(t.amount, t.currency),
+                )
+                for t in totals
+            ],
+            balances=balances((t.currency, t.amount) for t in totals),
+        )
+
+
+def to_csv(rows: Iterable[Row]) -> str:
+    """RFC 4180: a header row, CRLF line ends, fields quoted when they need it."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    writer.writerows(
+        (
+            r.id,
+            _iso(r.created_at),
+            r.payment_id,
+            r.order_id,
+            r.kind,
+            r.amount,
+            r.currency,
+            amount_decimal(r.amount, r.currency),
+            r.stripe_object_id,
+        )
+        for r in rows
+    )
+    return out.getvalue()
+
+
+def csv_filename(start: datetime | None, end: datetime | None) -> str:
+    def stamp(at: datetime | None, missing: str) -> str:
+        return missing if at is None else at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    return f"paydesk-ledger-{stamp(start, 'start')}-{stamp(end, 'now')}.csv"
