@@ -18,6 +18,8 @@ from starlette.exceptions import HTTPException
 from paydesk.config import Settings
 from paydesk.db import Database, create_engine
 from paydesk.deps import Services
+from paydesk.disputes.endpoints import router as disputes_router
+from paydesk.disputes.service import DisputeService
 from paydesk.errors import InvalidRequest, PaydeskError, ServiceUnavailable
 from paydesk.gateway.base import Gateway
 from paydesk.gateway.stripe_gateway import StripeGateway
@@ -63,6 +65,7 @@ def create_app(
         gateway=stripe_gateway,
         payments=payments,
         refunds=RefundService(db, stripe_gateway),
+        disputes=DisputeService(db, stripe_gateway),
         inbox=inbox,
         webhook_stats=WebhookStats(),
     )
@@ -100,6 +103,7 @@ def create_app(
     app.include_router(payments_router)
     app.include_router(refunds_router)
     app.include_router(ledger_router)
+    app.include_router(disputes_router)
     app.include_router(webhooks_router)
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(

@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request
 from paydesk.auth.service import Principal, authenticate
 from paydesk.config import Settings
 from paydesk.db import Database
+from paydesk.disputes.service import DisputeService
 from paydesk.gateway.base import Gateway
 from paydesk.payments.service import PaymentService
 from paydesk.refunds.service import RefundService
@@ -24,6 +25,7 @@ class Services:
     gateway: Gateway
     payments: PaymentService
     refunds: RefundService
+    disputes: DisputeService
     inbox: InboxWriter
     webhook_stats: WebhookStats
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.disputes.models import Dispute
@@ -39,11 +39,16 @@ async def get(session: AsyncSession, dispute_id: str) -> Dispute | None:
 
 
 async def listing(
-    session: AsyncSession, *, status: str | None, before_id: str | None, limit: int
+    session: AsyncSession, *, status: str | None, after: str | None, limit: int
 ) -> Sequence[Dispute]:
+    """Newest first; `after` is the last dispute id of the previous page."""
     query = select(Dispute).order_by(Dispute.created_at.desc(), Dispute.id.desc()).limit(limit)
     if status is not None:
         query = query.where(Dispute.status == status)
-    if before_id is not None:
-        query = query.where(Dispute.id < before_id)
+    if after is not None:
+        last = await session.get(Dispute, after)
+        if last is not None:
+            query = query.where(
+                tuple_(Dispute.created_at, Dispute.id) < tuple_(last.created_at, last.id)
+            )
     return (await session.scalars(query)).all()

@@ -106,12 +106,18 @@ def _recency(fact: Fact) -> tuple[int, int, str, int, int, int, int, str]:
     )
 
 
-def _current(facts: Iterable[Fact], ranks: dict[str, int], final_from: int) -> dict[str, Fact]:
-    """Each object's status: a final one wins whenever it was seen, else the latest."""
+def _current(facts: Iterable[Fact], ranks: dict[str, int]) -> dict[str, Fact]:
+    """Each object's status: the furthest along it has been seen. Refunds and disputes only
+    move forward, so this needs no clock, and Stripe's clock and ours never have to agree."""
 
-    def strength(fact: Fact) -> tuple[bool, int, int, int, str, str]:
-        rank = ranks.get(fact.status, -1)
-        return (rank >= final_from, fact.observed_at, rank, fact.amount, fact.status, fact.currency)
+    def strength(fact: Fact) -> tuple[int, int, int, str, str]:
+        return (
+            ranks.get(fact.status, -1),
+            fact.observed_at,
+            fact.amount,
+            fact.status,
+            fact.currency,
+        )
 
     current: dict[str, Fact] = {}
     for fact in sorted(facts, key=strength):
@@ -124,8 +130,8 @@ def derive_status(facts: Iterable[Fact], *, amount: int, currency: str) -> Deriv
     facts = list(facts)
     intents = [f for f in facts if f.kind == FactKind.PAYMENT_INTENT]
     intent = _intent_status(intents, amount, currency)
-    refunds = _current([f for f in facts if f.kind == FactKind.REFUND], _REFUND_RANK, 2)
-    disputes = _current([f for f in facts if f.kind == FactKind.DISPUTE], _DISPUTE_RANK, 4)
+    refunds = _current([f for f in facts if f.kind == FactKind.REFUND], _REFUND_RANK)
+    disputes = _current([f for f in facts if f.kind == FactKind.DISPUTE], _DISPUTE_RANK)
     # The charge's own count of refunds covers refunds whose news has not come yet.
     charge_refunded = max((f.amount_refunded for f in intents), default=0)
     if not refunds and not disputes and not charge_refunded:
