@@ -14,11 +14,14 @@ import typer
 
 from paydesk.config import Settings
 from paydesk.db import Database, create_engine
-from paydesk.errors import ConfigurationError
+from paydesk.disputes import repository as disputes_repository
+from paydesk.errors import ConfigurationError, PaydeskError
 from paydesk.gateway.stripe_gateway import StripeGateway
 from paydesk.logs import configure_logging
+from paydesk.money import format_amount
 from paydesk.payments.reconcile import reconcile
 from paydesk.payments.service import PaymentService
+from paydesk.refunds.service import RefundService
 from paydesk.webhooks.backfill import backfill
 from paydesk.webhooks.models import EventStatus
 from paydesk.webhooks.operations import list_events, replay
@@ -32,6 +35,8 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 keys_app = typer.Typer(help="Shop API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 events_app = typer.Typer(help="Stripe events in the inbox.", no_args_is_help=True)
+disputes_app = typer.Typer(help="Disputes.", no_args_is_help=True)
+app.add_typer(disputes_app, name="disputes")
 app.add_typer(keys_app, name="keys")
 app.add_typer(events_app, name="events")
 
@@ -160,6 +165,78 @@ def reconcile_command(
     _run(settings, run)
 
 
+@app.command("refund")
+def refund_command(
+    payment_id: str,
+    amount: Annotated[
+        int | None, typer.Option(help="Minor units; without it, all that is refundable.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="requested_by_customer, duplicate, …")] = None,
+) -> None:
+    """Refund a payment, in full or in part."""
+    settings = _settings()
+
+    async def run(tools: Tools) -> None:
+        refund = await RefundService(tools.db, tools.payments.gateway).refund(
+            payment_id, amount=amount, reason=reason
+        )
+        typer.echo(
+            f"refund {refund.id}: {format_amount(refund.amount, refund.currency)} {refund.status}"
+        )
+
+    _run(settings, run)
+
+
+@app.command("capture")
+def capture_command(
+    payment_id: str,
+    amount: Annotated[int | None, typer.Option(help="Minor units; without it, all.")] = None,
+) -> None:
+    """Capture an authorized payment; the rest of the authorization is released."""
+    settings = _settings()
+
+    async def run(tools: Tools) -> None:
+        payment = await tools.payments.capture(payment_id, amount=amount)
+        typer.echo(f"payment {payment.id} is {payment.status}")
+
+    _run(settings, run)
+
+
+@app.command("cancel")
+def cancel_command(payment_id: str) -> None:
+    """Release an uncaptured payment, or abandon an unpaid one."""
+    settings = _settings()
+
+    async def run(tools: Tools) -> None:
+        payment = await tools.payments.cancel(payment_id)
+        typer.echo(f"payment {payment.id} is {payment.status}")
+
+    _run(settings, run)
+
+
+@disputes_app.command("list")
+def disputes_list(
+    status: Annotated[str | None, typer.Option(help="needs_response, under_review, won, …")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+) -> None:
+    """Disputes, newest first, with their evidence due dates."""
+    settings = _settings(demo=True)
+
+    async def run(tools: Tools) -> None:
+        async with tools.db.sessions() as session:
+            rows = await disputes_repository.listing(
+                session, status=status, after=None, limit=limit
+            )
+        for d in rows:
+            due = f"evidence due {d.evidence_due_by:%Y-%m-%d}" if d.evidence_due_by else ""
+            typer.echo(
+                f"{d.id}  {d.status:<22} {format_amount(d.amount, d.currency):>14}  "
+                f"payment {d.payment_id}  {d.reason or ''}  {due}".rstrip()
+            )
+
+    _run(settings, run)
+
+
 @dataclass
 class Tools:
     db: Database
@@ -183,7 +260,11 @@ def _run(settings: Settings, command: Callable[[Tools], Awaitable[None]]) -> Non
             await gateway.close()
             await db.dispose()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except PaydeskError as error:
+        typer.secho(f"paydesk: {error.message} ({error.code})", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
