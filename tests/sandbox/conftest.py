@@ -1,6 +1,8 @@
-"""Helpers for the sandbox's own tests: SDK clients that close their connections."""
+"""Helpers for the sandbox's own tests: SDK clients that close their connections, waiting."""
 
+import time
 from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -9,6 +11,7 @@ import stripe
 from paydesk.sandbox import SandboxServer
 
 ClientFactory = Callable[..., stripe.StripeClient]
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -39,3 +42,29 @@ def http(sandbox: SandboxServer) -> Iterator[httpx.Client]:
 
 def secret_auth(key: str = "sk_test_sandbox") -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def wait_for(probe: Callable[[], T | None], timeout: float = 5.0) -> T:
+    """The first answer of `probe` that is not None, asking again until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing after {timeout} s")
+        time.sleep(0.02)
+
+
+def pay(client: stripe.StripeClient, card: str, amount: int = 4200) -> stripe.PaymentIntent:
+    """A PaymentIntent confirmed at once with a test card number."""
+    params: Any = {
+        "amount": amount,
+        "currency": "usd",
+        "confirm": True,
+        "payment_method_data": {
+            "type": "card",
+            "card": {"number": card, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        },
+    }
+    return client.v1.payment_intents.create(params)

@@ -187,11 +187,6 @@ def test_unknown_valid_number_succeeds(stripe_client: stripe.StripeClient) -> No
     assert pi.status == "succeeded"
 
 
-def test_dispute_card_succeeds_for_now(stripe_client: stripe.StripeClient) -> None:
-    pi = create(stripe_client, payment_method="pm_card_createDispute", confirm=True)
-    assert pi.status == "succeeded"
-
-
 def test_manual_capture_partial_releases_the_rest(stripe_client: stripe.StripeClient) -> None:
     pi = create(
         stripe_client,

@@ -4,7 +4,8 @@ Stripe's examples come from its openapi repository (tests/data/stripe_fixtures.j
 Deliberate differences:
 - a webhook endpoint carries `secret` only in the answer to its creation, as Stripe does;
   the fixture is a retrieved endpoint, so it has none.
-- disputes are not served yet; their fixture waits for them.
+- a failed refund adds `failure_reason` and `failure_balance_transaction`, as Stripe does;
+  the fixture is a succeeded refund.
 """
 
 import json
@@ -46,7 +47,9 @@ def served(sandbox: Any) -> dict[str, dict[str, Any]]:
             "/v1/webhook_endpoints",
             data={"url": "http://127.0.0.1:9/hooks", "enabled_events[]": "*"},
         ).json()
+        dispute = httpx.post(f"{sandbox.url}/_sandbox/charges/{pi['latest_charge']}/dispute").json()
         return {
+            "dispute": http.get(f"/v1/disputes/{dispute['id']}").json(),
             "payment_intent": http.get(f"/v1/payment_intents/{pi['id']}").json(),
             "charge": http.get(f"/v1/charges/{pi['latest_charge']}").json(),
             "refund": http.get(f"/v1/refunds/{refund['id']}").json(),
@@ -58,7 +61,16 @@ def served(sandbox: Any) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    "kind", ["payment_intent", "charge", "payment_method", "event", "webhook_endpoint", "refund"]
+    "kind",
+    [
+        "payment_intent",
+        "charge",
+        "payment_method",
+        "event",
+        "webhook_endpoint",
+        "refund",
+        "dispute",
+    ],
 )
 def test_top_level_keys_match_stripe(served: dict[str, dict[str, Any]], kind: str) -> None:
     assert set(served[kind]) == fixture_keys(kind)
@@ -82,6 +94,10 @@ def test_created_webhook_endpoint_adds_only_its_secret(
         ("charge", ("refunds",)),
         ("event", ("request",)),
         ("refund", ("destination_details",)),
+        ("dispute", ("evidence",)),
+        ("dispute", ("evidence_details",)),
+        ("dispute", ("payment_method_details",)),
+        ("dispute", ("payment_method_details", "card")),
     ],
 )
 def test_nested_keys_match_stripe(

@@ -2,15 +2,24 @@
 
 Point the SDK at it with `base_addresses={"api": server.url}` and any `sk_test_` key.
 Stripe's routes live under /v1 (payment_intents, payment_methods, charges, refunds,
-events, webhook_endpoints); the sandbox's own controls under /_sandbox:
+disputes, events, webhook_endpoints); the sandbox's own controls under /_sandbox:
 
 - `GET /_sandbox/health`
 - `POST /_sandbox/chaos` `{"fail_next_requests": N, "mode": "error_500" | "disconnect" |
   "disconnect_after" | "timeout", "timeout_seconds": x}`
 - `POST /_sandbox/chaos/webhooks` `{"next_deliveries": N, "mode": "duplicate" | "drop" |
-  "delay", "delay_seconds": x}`
+  "delay", "delay_seconds": x}`, or a standing random mix `{"drop_rate": p,
+  "duplicate_rate": p, "shuffle_window_seconds": s, "delay_seconds": [low, high],
+  "seed": n}` (all zero turns it off); `DELETE` stops both.
 - `POST /_sandbox/payment_intents/{id}/authenticate` `{"outcome": "succeed" | "fail"}`
 - `GET|POST /_sandbox/3ds/{id}`: the 3-D Secure page a `redirect_to_url` next action names.
+- `POST /_sandbox/charges/{id}/dispute` `{"reason": r, "amount": n, "inquiry": bool}`
+- `POST /_sandbox/disputes/{id}/close` `{"outcome": "won" | "lost"}`
+
+Test cards beyond approvals and declines: 4000000000000259 (disputed as fraudulent),
+4000000000002685 (disputed, product not received), 4000000000001976 (an inquiry) a moment
+after the charge; refunds to 4000000000007726 stay pending a moment, refunds to
+4000000000005126 succeed and then fail.
 """
 
 from paydesk.sandbox.app import create_sandbox_app

@@ -1,5 +1,6 @@
 """The sandbox's ASGI app: Stripe's routes, the /_sandbox controls, request ids."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,11 +12,12 @@ from starlette.routing import Route, Router
 from starlette.types import Message, Receive, Scope, Send
 
 from paydesk.sandbox.api import ApiCall, Handler, StripeApi
-from paydesk.sandbox.chaos import Chaos, WebhookChaos
+from paydesk.sandbox.chaos import Chaos, WebhookChaos, WebhookMix
 from paydesk.sandbox.charges import list_charges, retrieve_charge
 from paydesk.sandbox.config import SandboxConfig
 from paydesk.sandbox.control import ControlEndpoints
 from paydesk.sandbox.delivery import WebhookDelivery
+from paydesk.sandbox.disputes import Disputes
 from paydesk.sandbox.errors import InvalidRequestError, ResourceMissingError, StripeObject
 from paydesk.sandbox.events import EventLog, event_filter
 from paydesk.sandbox.idempotency import KeyedLocks
@@ -26,6 +28,7 @@ from paydesk.sandbox.payment_intents import PaymentIntents
 from paydesk.sandbox.payment_methods import create_payment_method, retrieve_payment_method
 from paydesk.sandbox.refunds import Refunds
 from paydesk.sandbox.store import SandboxStore
+from paydesk.sandbox.timers import Scheduler
 from paydesk.sandbox.webhook_endpoints import (
     create_endpoint,
     delete_endpoint,
@@ -52,12 +55,16 @@ class SandboxApp:
         config: SandboxConfig,
         chaos: Chaos,
         webhook_chaos: WebhookChaos,
+        scheduler: Scheduler,
+        disputes: Disputes,
     ) -> None:
         self.router = router
         self.store = store
         self.config = config
         self.chaos = chaos
         self.webhook_chaos = webhook_chaos
+        self.scheduler = scheduler
+        self.disputes = disputes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,11 +102,24 @@ def create_sandbox_app(
     for endpoint in config.webhook_endpoints:
         if endpoint.url not in registered:
             register_endpoint(store, endpoint)
+    mix = WebhookMix(
+        drop_rate=config.webhook_drop_rate,
+        duplicate_rate=config.webhook_duplicate_rate,
+        shuffle_window_seconds=config.webhook_shuffle_window_seconds,
+        delay_seconds=config.webhook_delay_seconds,
+        seed=config.webhook_chaos_seed,
+    )
+    if mix.active:
+        webhook_chaos.set_mix(mix)
     events = EventLog(store, config.api_version)
-    payment_intents = PaymentIntents(store, events)
-    refunds = Refunds(store, events)
+    scheduler = Scheduler()
+    disputes = Disputes(store, events, scheduler, config.dispute_delay_seconds)
+    payment_intents = PaymentIntents(store, events, disputes)
+    refunds = Refunds(store, events, scheduler, config.refund_delay_seconds)
     api = StripeApi(store, config, chaos)
-    control = ControlEndpoints(store, chaos, webhook_chaos, payment_intents, config.publishable_key)
+    control = ControlEndpoints(
+        store, chaos, webhook_chaos, payment_intents, config.publishable_key, disputes
+    )
 
     def retrieve_intent(call: ApiCall) -> StripeObject:
         reject_unknown(call.params, frozenset({"client_secret", "expand"}))
@@ -131,6 +151,7 @@ def create_sandbox_app(
         return Route(path, api.endpoint(handler, allow_publishable=publishable), methods=[method])
 
     pi = "/v1/payment_intents/{pi_id}"
+    dp = "/v1/disputes/{dp_id}"
     we = "/v1/webhook_endpoints/{we_id}"
     routes = [
         route("/v1/payment_intents", "POST", lambda c: payment_intents.create(c.params, c.context)),
@@ -155,6 +176,15 @@ def create_sandbox_app(
         route("/v1/refunds", "POST", lambda c: refunds.create(c.params, c.context)),
         route("/v1/refunds", "GET", lambda c: refunds.list(c.params)),
         route("/v1/refunds/{re_id}", "GET", lambda c: refunds.retrieve(c.path["re_id"])),
+        route(
+            "/v1/refunds/{re_id}",
+            "POST",
+            lambda c: refunds.update(c.path["re_id"], c.params, c.context),
+        ),
+        route("/v1/disputes", "GET", lambda c: disputes.list(c.params)),
+        route(dp, "GET", lambda c: disputes.retrieve(c.path["dp_id"])),
+        route(dp, "POST", lambda c: disputes.update(c.path["dp_id"], c.params, c.context)),
+        route(f"{dp}/close", "POST", lambda c: disputes.accept(c.path["dp_id"], c.context)),
         route("/v1/events", "GET", list_events),
         route("/v1/events/{evt_id}", "GET", retrieve_event),
         route("/v1/webhook_endpoints", "POST", lambda c: create_endpoint(store, c.params)),
@@ -165,6 +195,9 @@ def create_sandbox_app(
         Route("/_sandbox/health", control.health, methods=["GET"]),
         Route("/_sandbox/chaos", control.chaos, methods=["POST"]),
         Route("/_sandbox/chaos/webhooks", control.webhook_chaos, methods=["POST"]),
+        Route("/_sandbox/chaos/webhooks", control.calm_webhooks, methods=["DELETE"]),
+        Route("/_sandbox/charges/{ch_id}/dispute", control.dispute_charge, methods=["POST"]),
+        Route("/_sandbox/disputes/{dp_id}/close", control.close_dispute, methods=["POST"]),
         Route(
             "/_sandbox/payment_intents/{pi_id}/authenticate", control.authenticate, methods=["POST"]
         ),
@@ -178,17 +211,27 @@ def create_sandbox_app(
         await delivery.start()
         api.locks = KeyedLocks()
         events.on_recorded = delivery.enqueue
+        scheduler.attach(asyncio.get_running_loop())
         try:
             yield
         finally:
             events.on_recorded = None
+            scheduler.detach()
             await delivery.stop()
 
     async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
         await _unrecognized_url(Request(scope, receive))(scope, receive, send)
 
     router = Router(routes=routes, lifespan=lifespan, default=not_found)
-    return SandboxApp(router, store=store, config=config, chaos=chaos, webhook_chaos=webhook_chaos)
+    return SandboxApp(
+        router,
+        store=store,
+        config=config,
+        chaos=chaos,
+        webhook_chaos=webhook_chaos,
+        scheduler=scheduler,
+        disputes=disputes,
+    )
 
 
 def _unrecognized_url(request: Request) -> Response:

@@ -13,6 +13,12 @@ class Outcome(StrEnum):
     DISPUTE = "dispute"
 
 
+class RefundOutcome(StrEnum):
+    SUCCEED = "succeed"
+    PENDING = "pending"
+    FAIL = "fail"
+
+
 @dataclass(frozen=True, slots=True)
 class CardBehaviour:
     brand: str
@@ -21,6 +27,10 @@ class CardBehaviour:
     code: str | None = None
     decline_code: str | None = None
     message: str | None = None
+    # For Outcome.DISPUTE: the reason the cardholder gives, and whether it is only an inquiry.
+    dispute_reason: str = "fraudulent"
+    inquiry: bool = False
+    refund: RefundOutcome = RefundOutcome.SUCCEED
 
 
 _DECLINED = "Your card was declined."
@@ -64,6 +74,14 @@ CARD_BEHAVIOURS: dict[str, CardBehaviour] = {
     "4000000000003220": _AUTHENTICATES,
     "4000000000003063": _AUTHENTICATES,
     "4000000000000259": CardBehaviour("visa", outcome=Outcome.DISPUTE),
+    "4000000000002685": CardBehaviour(
+        "visa", outcome=Outcome.DISPUTE, dispute_reason="product_not_received"
+    ),
+    "4000000000001976": CardBehaviour(
+        "visa", outcome=Outcome.DISPUTE, dispute_reason="general", inquiry=True
+    ),
+    "4000000000007726": CardBehaviour("visa", refund=RefundOutcome.PENDING),
+    "4000000000005126": CardBehaviour("visa", refund=RefundOutcome.FAIL),
 }
 
 # Stripe's ready-made PaymentMethod ids, usable directly as `payment_method`.
@@ -87,6 +105,9 @@ TEST_PAYMENT_METHODS: dict[str, str] = {
     "pm_card_threeDSecure2Required": "4000000000003220",
     "pm_card_threeDSecureRequired": "4000000000003063",
     "pm_card_createDispute": "4000000000000259",
+    "pm_card_createDisputeProductNotReceived": "4000000000002685",
+    "pm_card_createDisputeInquiry": "4000000000001976",
+    "pm_card_refundFail": "4000000000005126",
 }
 
 

@@ -1,4 +1,4 @@
-"""How a sandbox is set up: pre-registered webhook endpoints, delivery retries, keys."""
+"""How a sandbox is set up: webhook endpoints, delivery retries and chaos, keys, delays."""
 
 from dataclasses import dataclass, field
 
@@ -23,3 +23,12 @@ class SandboxConfig:
     publishable_key: str = "pk_test_sandbox"
     api_version: str = API_VERSION
     extra_currencies: frozenset[str] = field(default_factory=frozenset)
+    # How long Stripe's test cards take: a dispute after its charge, a refund to settle.
+    dispute_delay_seconds: float = 1.0
+    refund_delay_seconds: float = 1.0
+    # Webhook misbehaviour from the start, as `POST /_sandbox/chaos/webhooks` sets it.
+    webhook_drop_rate: float = 0.0
+    webhook_duplicate_rate: float = 0.0
+    webhook_shuffle_window_seconds: float = 0.0
+    webhook_delay_seconds: tuple[float, float] = (0.0, 0.0)
+    webhook_chaos_seed: int | None = None

@@ -1,4 +1,4 @@
-"""The sandbox's own endpoints under /_sandbox: health, chaos, and 3-D Secure answers."""
+"""The sandbox's own endpoints under /_sandbox: health, chaos, 3-D Secure answers, disputes."""
 
 from html import escape
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -7,7 +7,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from paydesk.sandbox.chaos import Chaos, ChaosMode, WebhookChaos, WebhookChaosMode
+from paydesk.sandbox.chaos import Chaos, ChaosMode, WebhookChaos, WebhookChaosMode, WebhookMix
+from paydesk.sandbox.disputes import Disputes
 from paydesk.sandbox.errors import InvalidRequestError, StripeError, StripeObject
 from paydesk.sandbox.forms import decode_form
 from paydesk.sandbox.pages import challenge_page, finished_page
@@ -23,14 +24,17 @@ class ControlEndpoints:
         webhook_chaos: WebhookChaos,
         payment_intents: PaymentIntents,
         publishable_key: str,
+        disputes: Disputes,
     ) -> None:
         self._store = store
         self._chaos = chaos
         self._webhook_chaos = webhook_chaos
         self._payment_intents = payment_intents
         self._publishable_key = publishable_key
+        self._disputes = disputes
 
     async def health(self, request: Request) -> Response:
+        mix = self._webhook_chaos.mix
         return _json(
             200,
             {
@@ -41,6 +45,7 @@ class ControlEndpoints:
                 "pending_deliveries": len(self._store.pending_deliveries),
                 "chaos_remaining": self._chaos.remaining,
                 "webhook_chaos_remaining": self._webhook_chaos.remaining,
+                "webhook_chaos_mix": mix.as_dict() if mix is not None else None,
             },
         )
 
@@ -69,10 +74,16 @@ class ControlEndpoints:
         return _json(200, {"fail_next_requests": count, "mode": mode, "timeout_seconds": timeout})
 
     async def webhook_chaos(self, request: Request) -> Response:
-        """`{"next_deliveries": N, "mode": "duplicate" | "drop" | "delay", "delay_seconds": x}`."""
+        """`{"next_deliveries": N, "mode": "duplicate" | "drop" | "delay", "delay_seconds": x}`,
+        or a standing mix: `{"drop_rate": p, "duplicate_rate": p, "shuffle_window_seconds": s,
+        "delay_seconds": [low, high], "seed": n}` (all zero turns it off)."""
         request_id: str = request.state.request_id
         try:
             body = await _json_body(request)
+            if MIX_KEYS & body.keys() or isinstance(body.get("delay_seconds"), list):
+                mix = _mix_from(body)
+                self._webhook_chaos.set_mix(mix)
+                return _json(200, {**mix.as_dict(), "active": mix.active})
             count = body.get("next_deliveries", 0)
             mode = body.get("mode", WebhookChaosMode.DUPLICATE.value)
             delay = body.get("delay_seconds", 1.0)
@@ -91,6 +102,31 @@ class ControlEndpoints:
             return _json(error.status, error.body(request_id))
         self._webhook_chaos.arm(count, WebhookChaosMode(mode), float(delay))
         return _json(200, {"next_deliveries": count, "mode": mode, "delay_seconds": delay})
+
+    async def calm_webhooks(self, request: Request) -> Response:
+        """`DELETE /_sandbox/chaos/webhooks`: no more planned or random misdelivery."""
+        self._webhook_chaos.disarm()
+        return _json(200, {"next_deliveries": 0, "active": False})
+
+    async def dispute_charge(self, request: Request) -> Response:
+        """`{"reason": ..., "amount": n, "inquiry": bool}`, all optional: dispute it now."""
+        request_id: str = request.state.request_id
+        try:
+            body = await _json_body(request)
+            dispute = self._disputes.open_on_demand(request.path_params["ch_id"], body)
+        except StripeError as error:
+            return _json(error.status, error.body(request_id))
+        return _json(200, dispute)
+
+    async def close_dispute(self, request: Request) -> Response:
+        """`{"outcome": "won" | "lost"}`: the card network's verdict."""
+        request_id: str = request.state.request_id
+        try:
+            body = await _json_body(request)
+            dispute = self._disputes.settle(request.path_params["dp_id"], body.get("outcome", ""))
+        except StripeError as error:
+            return _json(error.status, error.body(request_id))
+        return _json(200, dispute)
 
     async def authenticate(self, request: Request) -> Response:
         """`{"outcome": "succeed" | "fail"}`: answer the 3-D Secure challenge without a browser."""
@@ -141,6 +177,42 @@ class ControlEndpoints:
             "redirect_status": "succeeded" if succeed else "failed",
         }
         return RedirectResponse(_with_query(return_url, query), status_code=303)
+
+
+MIX_KEYS = frozenset({"drop_rate", "duplicate_rate", "shuffle_window_seconds", "seed"})
+
+
+def _mix_from(body: StripeObject) -> WebhookMix:
+    def number(name: str) -> float:
+        value = body.get(name, 0.0)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidRequestError(f"{name} must be a number", param=name)
+        return float(value)
+
+    delay = body.get("delay_seconds", [0.0, 0.0])
+    if isinstance(delay, int | float) and not isinstance(delay, bool):
+        delay = [delay, delay]
+    if not (
+        isinstance(delay, list)
+        and len(delay) == 2
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in delay)
+    ):
+        raise InvalidRequestError(
+            "delay_seconds must be a number or [low, high]", param="delay_seconds"
+        )
+    seed = body.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise InvalidRequestError("seed must be an integer", param="seed")
+    try:
+        return WebhookMix(
+            drop_rate=number("drop_rate"),
+            duplicate_rate=number("duplicate_rate"),
+            shuffle_window_seconds=number("shuffle_window_seconds"),
+            delay_seconds=(float(delay[0]), float(delay[1])),
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc)) from exc
 
 
 def _with_query(url: str, query: dict[str, str]) -> str:

@@ -79,6 +79,18 @@ class WebhookDelivery:
             await asyncio.sleep(ticket.delay_seconds)
         if ticket is not None and ticket.mode is WebhookChaosMode.DUPLICATE:
             await self._attempt(event_id, endpoint_id, 0)
+        mixed = self._chaos.draw() if attempts == 0 and ticket is None else None
+        if mixed is not None:
+            if mixed.drop:
+                self._store.delivery_attempts.append(
+                    DeliveryAttempt(event_id, endpoint_id, 0, None, "dropped by webhook chaos")
+                )
+                self._store.pending_deliveries.pop(key, None)
+                return
+            if mixed.hold_seconds:
+                await asyncio.sleep(mixed.hold_seconds)
+            for _ in range(mixed.copies - 1):
+                await self._attempt(event_id, endpoint_id, 0)
         while attempts < max_attempts:
             attempts += 1
             delivered = await self._attempt(event_id, endpoint_id, attempts)

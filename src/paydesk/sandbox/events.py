@@ -27,7 +27,15 @@ EVENT_TYPES = frozenset(
         "charge.failed",
         "charge.captured",
         "charge.refunded",
+        "charge.refund.updated",
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.closed",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
         "refund.created",
+        "refund.updated",
+        "refund.failed",
     }
 )
 

@@ -331,6 +331,136 @@ def refund(
     }
 
 
+EVIDENCE_FIELDS = (
+    "access_activity_log",
+    "billing_address",
+    "cancellation_policy",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "customer_communication",
+    "customer_email_address",
+    "customer_name",
+    "customer_purchase_ip",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "duplicate_charge_explanation",
+    "duplicate_charge_id",
+    "product_description",
+    "receipt",
+    "refund_policy",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "service_date",
+    "service_documentation",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_date",
+    "shipping_documentation",
+    "shipping_tracking_number",
+    "uncategorized_file",
+    "uncategorized_text",
+)
+
+# Visa's reason codes for Stripe's dispute reasons, as shown in payment_method_details.
+_NETWORK_REASON_CODES = {
+    "fraudulent": "10.4",
+    "product_not_received": "13.1",
+    "subscription_canceled": "13.2",
+    "product_unacceptable": "13.3",
+    "credit_not_processed": "13.6",
+    "duplicate": "12.6.1",
+    "unrecognized": "10.4",
+}
+
+
+def dispute(
+    dp_id: str,
+    *,
+    charge: StripeObject,
+    amount: int,
+    reason: str,
+    inquiry: bool,
+    due_by: int,
+) -> StripeObject:
+    brand: str = charge["payment_method_details"]["card"]["brand"]
+    return {
+        "amount": amount,
+        "balance_transactions": [],
+        "charge": charge["id"],
+        "created": now(),
+        "currency": charge["currency"],
+        "evidence": {**dict.fromkeys(EVIDENCE_FIELDS), "enhanced_evidence": {}},
+        "evidence_details": {
+            "due_by": due_by,
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+            "enhanced_eligibility": {},
+        },
+        "id": dp_id,
+        "is_charge_refundable": inquiry,
+        "livemode": False,
+        "metadata": {},
+        "object": "dispute",
+        "payment_intent": charge["payment_intent"],
+        "payment_method_details": {
+            "card": {
+                "brand": brand,
+                "case_type": "inquiry" if inquiry else "chargeback",
+                "network_reason_code": _NETWORK_REASON_CODES.get(reason, "13.7"),
+                "network": brand,
+            },
+            "type": "card",
+        },
+        "reason": reason,
+        "status": "warning_needs_response" if inquiry else "needs_response",
+        "enhanced_eligibility_types": [],
+    }
+
+
+def dispute_balance_transaction(
+    txn_id: str, *, dispute: StripeObject, amount: int, fee: int, withdrawal: bool
+) -> StripeObject:
+    """The money a dispute moves: the withdrawal with Stripe's fee, or its reinstatement."""
+    currency: str = dispute["currency"]
+    fee_details = (
+        [
+            {
+                "amount": fee,
+                "application": None,
+                "currency": currency,
+                "description": "Dispute fee",
+                "type": "stripe_fee",
+            }
+        ]
+        if fee
+        else []
+    )
+    created = now()
+    return {
+        "amount": amount,
+        "available_on": created,
+        "created": created,
+        "currency": currency,
+        "description": (
+            f"Chargeback withdrawal for {dispute['charge']}"
+            if withdrawal
+            else f"Chargeback reversal for {dispute['charge']}"
+        ),
+        "exchange_rate": None,
+        "fee": fee,
+        "fee_details": fee_details,
+        "id": txn_id,
+        "net": amount - fee,
+        "object": "balance_transaction",
+        "reporting_category": "dispute" if withdrawal else "dispute_reversal",
+        "source": dispute["id"],
+        "status": "available",
+        "type": "adjustment",
+        "balance_type": "payments",
+    }
+
+
 def deleted(object_id: str, kind: str) -> StripeObject:
     return {"id": object_id, "object": kind, "deleted": True}
 

@@ -6,6 +6,7 @@ from typing import Any, NoReturn
 from paydesk.sandbox import objects
 from paydesk.sandbox.cards import Outcome
 from paydesk.sandbox.currencies import SUPPORTED, format_minimum, minimum_amount
+from paydesk.sandbox.disputes import Disputes
 from paydesk.sandbox.errors import (
     CardError,
     InvalidRequestError,
@@ -95,9 +96,12 @@ AUTHENTICATION_FAILED = (
 
 
 class PaymentIntents:
-    def __init__(self, store: SandboxStore, events: EventLog) -> None:
+    def __init__(
+        self, store: SandboxStore, events: EventLog, disputes: Disputes | None = None
+    ) -> None:
         self._store = store
         self._events = events
+        self._disputes = disputes
 
     # -- reading -------------------------------------------------------------------------
 
@@ -353,7 +357,7 @@ class PaymentIntents:
             return intent
         if behaviour.outcome is Outcome.DECLINE:
             self._decline(intent, payment_method, context)
-        # Outcome.DISPUTE authorizes like any good card; the dispute itself comes later.
+        # Outcome.DISPUTE authorizes like any good card; the dispute comes a little later.
         return self._authorize(intent, payment_method, context, three_d_secure=False)
 
     def _authorize(
@@ -385,6 +389,9 @@ class PaymentIntents:
             intent.update(status="requires_capture", amount_capturable=intent["amount"])
             self._events.record("charge.succeeded", charge, context)
             self._events.record("payment_intent.amount_capturable_updated", intent, context)
+        behaviour = self._store.card_behaviours.get(payment_method["id"])
+        if behaviour is not None and behaviour.outcome is Outcome.DISPUTE and self._disputes:
+            self._disputes.open_later(charge["id"], behaviour.dispute_reason, behaviour.inquiry)
         return intent
 
     def _decline(

@@ -1,6 +1,12 @@
-"""Refunds of captured card payments, whole or in part; they succeed at once."""
+"""Refunds of captured card payments, whole or in part.
+
+Most succeed at once. Stripe's test cards change that: refunds to 4000000000007726 stay
+`pending` and succeed a little later; refunds to 4000000000005126 succeed, then fail.
+"""
 
 from paydesk.sandbox import objects
+from paydesk.sandbox.cards import RefundOutcome
+from paydesk.sandbox.disputes import open_chargeback
 from paydesk.sandbox.errors import InvalidRequestError, ResourceMissingError, StripeObject
 from paydesk.sandbox.events import EventLog, RequestContext
 from paydesk.sandbox.forms import Params
@@ -8,17 +14,28 @@ from paydesk.sandbox.ids import new_id
 from paydesk.sandbox.listing import LIST_PARAMS, paginate
 from paydesk.sandbox.params import merge_metadata, optional_int, optional_str, reject_unknown
 from paydesk.sandbox.store import SandboxStore
+from paydesk.sandbox.timers import Scheduler
 
 CREATE_PARAMS = frozenset(
     {"payment_intent", "charge", "amount", "reason", "metadata", "expand", "instructions_email"}
 )
+UPDATE_PARAMS = frozenset({"metadata", "expand"})
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+FAILURE_REASON = "expired_or_canceled_card"
 
 
 class Refunds:
-    def __init__(self, store: SandboxStore, events: EventLog) -> None:
+    def __init__(
+        self,
+        store: SandboxStore,
+        events: EventLog,
+        scheduler: Scheduler | None = None,
+        delay_seconds: float = 1.0,
+    ) -> None:
         self._store = store
         self._events = events
+        self._scheduler = scheduler or Scheduler()
+        self._delay_seconds = delay_seconds
 
     def create(self, params: Params, context: RequestContext) -> StripeObject:
         reject_unknown(params, CREATE_PARAMS)
@@ -43,6 +60,13 @@ class Refunds:
                 code="amount_too_large",
                 param="amount",
             )
+        disputed = open_chargeback(self._store, charge["id"])
+        if disputed is not None:
+            raise InvalidRequestError(
+                f"Charge {charge['id']} has been charged back; cannot issue a refund.",
+                code="charge_disputed",
+                param="charge",
+            )
         reason = optional_str(params, "reason")
         if reason is not None and reason not in REASONS:
             raise InvalidRequestError(
@@ -56,13 +80,70 @@ class Refunds:
             metadata=merge_metadata({}, params),
             balance_transaction=new_id("txn"),
         )
+        outcome = self._outcome_for(charge)
+        if outcome is RefundOutcome.PENDING:
+            refund["status"] = "pending"
         self._store.refunds.add(refund)
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
         charge["refunds"]["data"].insert(0, refund)
         self._events.record("refund.created", refund, context)
         self._events.record("charge.refunded", charge, context)
+        if outcome is RefundOutcome.PENDING:
+            self._scheduler.later(self._delay_seconds, lambda: self._settle(refund["id"]))
+        elif outcome is RefundOutcome.FAIL:
+            self._scheduler.later(self._delay_seconds, lambda: self._fail(refund["id"]))
         return refund
+
+    def update(self, re_id: str, params: Params, context: RequestContext) -> StripeObject:
+        reject_unknown(params, UPDATE_PARAMS)
+        refund = self.retrieve(re_id)
+        before = refund["metadata"]
+        refund["metadata"] = merge_metadata(before, params)
+        if refund["metadata"] != before:
+            self._changed(refund, {"metadata": before}, context)
+        return refund
+
+    def _outcome_for(self, charge: StripeObject) -> RefundOutcome:
+        behaviour = self._store.card_behaviours.get(charge["payment_method"])
+        return RefundOutcome.SUCCEED if behaviour is None else behaviour.refund
+
+    def _settle(self, re_id: str) -> None:
+        """A pending refund goes through."""
+        refund = self._store.refunds.get(re_id)
+        if refund is None or refund["status"] != "pending":
+            return
+        refund["status"] = "succeeded"
+        self._changed(refund, {"status": "pending"}, None)
+
+    def _fail(self, re_id: str) -> None:
+        """The card can no longer take the money back: the refund fails and is undone."""
+        refund = self._store.refunds.get(re_id)
+        if refund is None or refund["status"] not in ("pending", "succeeded"):
+            return
+        previous = {
+            "status": refund["status"],
+            "failure_reason": None,
+            "failure_balance_transaction": None,
+        }
+        refund.update(
+            status="failed",
+            failure_reason=FAILURE_REASON,
+            failure_balance_transaction=new_id("txn"),
+        )
+        charge = self._store.charges.get(refund["charge"])
+        if charge is not None:
+            charge["amount_refunded"] = max(0, charge["amount_refunded"] - refund["amount"])
+            charge["refunded"] = False
+        self._changed(refund, previous, None)
+        self._events.record("refund.failed", refund, None)
+
+    def _changed(
+        self, refund: StripeObject, previous: StripeObject, context: RequestContext | None
+    ) -> None:
+        """Stripe tells of a changed refund twice: as itself, and as part of its charge."""
+        self._events.record("refund.updated", refund, context, previous)
+        self._events.record("charge.refund.updated", refund, context, previous)
 
     def retrieve(self, re_id: str) -> StripeObject:
         refund = self._store.refunds.get(re_id)

@@ -11,8 +11,9 @@ import uvicorn
 
 from paydesk.sandbox.api import SimulatedDisconnectError
 from paydesk.sandbox.app import SandboxApp, create_sandbox_app
-from paydesk.sandbox.chaos import Chaos, ChaosMode, WebhookChaos, WebhookChaosMode
+from paydesk.sandbox.chaos import Chaos, ChaosMode, WebhookChaos, WebhookChaosMode, WebhookMix
 from paydesk.sandbox.config import SandboxConfig
+from paydesk.sandbox.errors import StripeObject
 from paydesk.sandbox.store import SandboxStore
 
 _STARTUP_TIMEOUT_SECONDS = 10.0
@@ -140,6 +141,41 @@ class SandboxServer:
     ) -> None:
         """Send the next `count` deliveries twice, never, or late: `/_sandbox/chaos/webhooks`."""
         self.webhook_chaos.arm(count, WebhookChaosMode(mode), delay_seconds)
+
+    def mix_webhooks(
+        self,
+        *,
+        drop_rate: float = 0.0,
+        duplicate_rate: float = 0.0,
+        shuffle_window_seconds: float = 0.0,
+        delay_seconds: tuple[float, float] = (0.0, 0.0),
+        seed: int | None = None,
+    ) -> None:
+        """Misdeliver every webhook at random from now on, as `/_sandbox/chaos/webhooks`
+        does with a mix; all zero turns it off."""
+        self.webhook_chaos.set_mix(
+            WebhookMix(drop_rate, duplicate_rate, shuffle_window_seconds, delay_seconds, seed)
+        )
+
+    def calm_webhooks(self) -> None:
+        """No more misdelivery, planned or random: `DELETE /_sandbox/chaos/webhooks`."""
+        self.webhook_chaos.disarm()
+
+    def dispute_charge(
+        self,
+        charge_id: str,
+        *,
+        reason: str = "fraudulent",
+        amount: int | None = None,
+        inquiry: bool = False,
+    ) -> StripeObject:
+        """Dispute a succeeded charge now: `POST /_sandbox/charges/{id}/dispute`."""
+        body: StripeObject = {"reason": reason, "amount": amount, "inquiry": inquiry}
+        return self.app.scheduler.call(lambda: self.app.disputes.open_on_demand(charge_id, body))
+
+    def close_dispute(self, dispute_id: str, outcome: str) -> StripeObject:
+        """The network's verdict, `won` or `lost`: `POST /_sandbox/disputes/{id}/close`."""
+        return self.app.scheduler.call(lambda: self.app.disputes.settle(dispute_id, outcome))
 
     def __enter__(self) -> "SandboxServer":
         return self.start()

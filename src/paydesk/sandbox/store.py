@@ -78,6 +78,7 @@ class SandboxStore:
     payment_methods: Collection = field(default_factory=Collection)
     charges: Collection = field(default_factory=Collection)
     refunds: Collection = field(default_factory=Collection)
+    disputes: Collection = field(default_factory=Collection)
     events: Collection = field(default_factory=Collection)
     webhook_endpoints: Collection = field(default_factory=Collection)
     card_behaviours: dict[str, CardBehaviour] = field(default_factory=dict)
