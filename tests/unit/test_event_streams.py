@@ -87,3 +87,21 @@ def test_any_prefix_delivered_in_any_order_matches_that_prefix(data: st.DataObje
     events = stream("won")
     prefix = events[: data.draw(st.integers(1, len(events)))]
     assert final_state(data.draw(st.permutations(prefix))) == final_state(prefix)
+
+
+def charge_says(**fields: Any) -> PaymentStatus:
+    event = se.event("charge.refunded", se.charge(PI, AMOUNT, **fields))
+    parsed = StripeEvent(event["id"], event["type"], event["created"], event["data"]["object"])
+    return derive_status(
+        HANDLERS[event["type"]].facts(parsed), amount=AMOUNT, currency="usd"
+    ).status
+
+
+def test_a_released_authorization_is_not_a_refund() -> None:
+    released = {"captured": False, "amount_captured": 0, "amount_refunded": AMOUNT}
+    assert charge_says(**released) == PaymentStatus.REQUIRES_CAPTURE
+    partly_captured = {"amount_captured": 3000, "amount_refunded": AMOUNT - 3000}
+    assert charge_says(**partly_captured) == PaymentStatus.SUCCEEDED
+    then_refunded = {"amount_captured": 3000, "amount_refunded": AMOUNT - 3000 + 1000}
+    assert charge_says(**then_refunded) == PaymentStatus.PARTIALLY_REFUNDED
+    assert charge_says(amount_refunded=AMOUNT) == PaymentStatus.REFUNDED

@@ -85,6 +85,10 @@ def charge_fact(charge: dict[str, Any], observed_at: int) -> Fact | None:
         return None
     amount = int(charge["amount"])
     captured = int(charge.get("amount_captured") or 0)
+    # Stripe counts an authorization it releases (by a cancel, or the rest of a partial
+    # capture) in `amount_refunded`; only what goes back out of captured money is a refund.
+    released = amount - captured if status == "succeeded" else amount
+    refunded = max(0, int(charge.get("amount_refunded") or 0) - released)
     return Fact(
         kind=FactKind.PAYMENT_INTENT,
         object_id=str(intent_id),
@@ -94,7 +98,7 @@ def charge_fact(charge: dict[str, Any], observed_at: int) -> Fact | None:
         currency=str(charge["currency"]).lower(),
         amount_received=captured if status == "succeeded" else 0,
         amount_capturable=amount if status == "requires_capture" else 0,
-        amount_refunded=int(charge.get("amount_refunded") or 0),
+        amount_refunded=refunded,
         error_code=error,
     )
 

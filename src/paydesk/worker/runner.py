@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class WorkerSchedule:
     poll_seconds: float = 1.0
-    backfill_every_seconds: float = 60.0
-    reconcile_every_seconds: float = 300.0
+    backfill_every_seconds: float | None = 60.0  # None: never (left to `paydesk events backfill`)
+    reconcile_every_seconds: float | None = 300.0  # None: never (left to `paydesk reconcile`)
     reconcile_older_than: timedelta = timedelta(minutes=15)
 
 
@@ -50,12 +50,14 @@ class Worker:
             try:
                 await self.processor.drain()
                 now = time.monotonic()
-                if now >= next_backfill:
-                    next_backfill = now + self.schedule.backfill_every_seconds
+                backfill_every = self.schedule.backfill_every_seconds
+                if backfill_every is not None and now >= next_backfill:
+                    next_backfill = now + backfill_every
                     await backfill(self.payments.db, self.payments.gateway, livemode=self.livemode)
                     await self.processor.drain()
-                if now >= next_reconcile:
-                    next_reconcile = now + self.schedule.reconcile_every_seconds
+                reconcile_every = self.schedule.reconcile_every_seconds
+                if reconcile_every is not None and now >= next_reconcile:
+                    next_reconcile = now + reconcile_every
                     await reconcile(self.payments, older_than=self.schedule.reconcile_older_than)
             except Exception:
                 # A database or Stripe outage must not end the worker: log it and go on.
