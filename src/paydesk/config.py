@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,6 +11,17 @@ from paydesk.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///paydesk.db"
 SANDBOX_SECRET_KEY = "sk_test_paydesk_sandbox"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    security: str = "none"  # none | starttls | tls
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str = "paydesk <payments@localhost>"
+    timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -25,6 +37,10 @@ class Settings:
     log_level: str = "INFO"
     # Apply the inbox inside `paydesk serve`; None: yes on SQLite (one writer), no elsewhere.
     worker_in_process: bool | None = None
+    smtp: SmtpSettings = field(default_factory=lambda: SmtpSettings())
+    # Networks (CIDR) that shop webhook URLs may resolve to although they are private or
+    # loopback: empty in production; the demo and the tests name their loopback receivers.
+    webhook_allowed_networks: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -71,6 +87,19 @@ class Settings:
             public_url=env.get("PAYDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             log_level=env.get("PAYDESK_LOG_LEVEL", "INFO").upper(),
             worker_in_process=_bool(env, "PAYDESK_WORKER_IN_PROCESS"),
+            smtp=SmtpSettings(
+                host=env.get("PAYDESK_SMTP_HOST", "127.0.0.1"),
+                port=_int(env, "PAYDESK_SMTP_PORT", 25),
+                security=env.get("PAYDESK_SMTP_SECURITY", "none").lower(),
+                username=env.get("PAYDESK_SMTP_USERNAME") or None,
+                password=env.get("PAYDESK_SMTP_PASSWORD") or None,
+                sender=env.get("PAYDESK_MAIL_FROM", "paydesk <payments@localhost>"),
+            ),
+            webhook_allowed_networks=tuple(
+                n.strip()
+                for n in env.get("PAYDESK_WEBHOOK_ALLOWED_NETWORKS", "").split(",")
+                if n.strip()
+            ),
         )
         settings.check()
         return settings
@@ -99,6 +128,18 @@ class Settings:
                 "PAYDESK_DATABASE_URL must be a SQLite or PostgreSQL SQLAlchemy URL "
                 "(sqlite+aiosqlite:///file.db or postgresql+asyncpg://user@host/db)."
             )
+        if self.smtp.security not in ("none", "starttls", "tls"):
+            raise ConfigurationError(
+                f"PAYDESK_SMTP_SECURITY must be none, starttls or tls, not {self.smtp.security!r}."
+            )
+        for network in self.webhook_allowed_networks:
+            try:
+                ipaddress.ip_network(network)
+            except ValueError:
+                raise ConfigurationError(
+                    "PAYDESK_WEBHOOK_ALLOWED_NETWORKS must list networks such as "
+                    f"127.0.0.0/8, not {network!r}."
+                ) from None
         for secret in self.stripe_webhook_secrets:
             if not secret.startswith("whsec_"):
                 raise ConfigurationError(

@@ -5,6 +5,7 @@ from paydesk.db import Base
 from paydesk.disputes.models import Dispute
 from paydesk.idempotency.models import IdempotencyRecord
 from paydesk.ledger.models import LedgerEntry
+from paydesk.notifications.models import DeliveryAttempt, Notification, ShopWebhookEndpoint
 from paydesk.orders.models import Order, OrderItem
 from paydesk.payments.models import Payment, PaymentEvent, PaymentFact
 from paydesk.refunds.models import Refund
@@ -13,15 +14,18 @@ from paydesk.webhooks.models import InboxEvent, SyncCursor
 __all__ = [
     "ApiKey",
     "Base",
+    "DeliveryAttempt",
     "Dispute",
     "IdempotencyRecord",
     "InboxEvent",
     "LedgerEntry",
+    "Notification",
     "Order",
     "OrderItem",
     "Payment",
     "PaymentEvent",
     "PaymentFact",
     "Refund",
+    "ShopWebhookEndpoint",
     "SyncCursor",
 ]

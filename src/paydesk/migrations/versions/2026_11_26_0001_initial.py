@@ -1,9 +1,9 @@
 """Orders, payments and their facts, timeline and ledger, refunds, disputes, shop keys,
-idempotency records, the webhook inbox and sync cursors.
+idempotency records, the webhook inbox, sync cursors, and the notification outbox.
 
-Revision ID: 80799f159b9a
+Revision ID: fc3582cb66b1
 Revises:
-Create Date: 2026-11-26 06:39:20.078437
+Create Date: 2026-11-26 06:46:23.951308
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 
 import paydesk.db
 
-revision: str = "80799f159b9a"
+revision: str = "fc3582cb66b1"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -68,6 +68,24 @@ def upgrade() -> None:
     with op.batch_alter_table("inbox_events", schema=None) as batch_op:
         batch_op.create_index("ix_inbox_events_due", ["status", "next_attempt_at"], unique=False)
 
+    op.create_table(
+        "shop_webhook_endpoints",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("events", sa.Text(), nullable=False),
+        sa.Column("secret", sa.String(length=255), nullable=False),
+        sa.Column("previous_secret", sa.String(length=255), nullable=True),
+        sa.Column(
+            "previous_secret_expires_at", paydesk.db.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("disabled_reason", sa.Text(), nullable=True),
+        sa.Column("failing_since", paydesk.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("created_at", paydesk.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", paydesk.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_webhook_endpoints")),
+    )
     op.create_table(
         "sync_cursors",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -195,6 +213,35 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "notifications",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column("cause", sa.String(length=255), nullable=False),
+        sa.Column("recipient", sa.String(length=320), nullable=False),
+        sa.Column("payment_id", sa.String(length=40), nullable=True),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", paydesk.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", paydesk.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", paydesk.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["payment_id"], ["payments.id"], name=op.f("fk_notifications_payment_id_payments")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+        sa.UniqueConstraint(
+            "cause", "recipient", "kind", name=op.f("uq_notifications_cause_recipient_kind")
+        ),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_notifications_due", ["status", "next_attempt_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_notifications_payment_id"), ["payment_id"], unique=False
+        )
+
+    op.create_table(
         "payment_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("payment_id", sa.String(length=40), nullable=False),
@@ -272,11 +319,37 @@ def upgrade() -> None:
     with op.batch_alter_table("refunds", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_refunds_payment_id"), ["payment_id"], unique=False)
 
+    op.create_table(
+        "delivery_attempts",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("notification_id", sa.String(length=40), nullable=False),
+        sa.Column("attempted_at", paydesk.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("succeeded", sa.Boolean(), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("smtp_reply", sa.Text(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["notification_id"],
+            ["notifications.id"],
+            name=op.f("fk_delivery_attempts_notification_id_notifications"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_attempts")),
+    )
+    with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_delivery_attempts_notification_id"), ["notification_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_delivery_attempts_notification_id"))
+
+    op.drop_table("delivery_attempts")
     with op.batch_alter_table("refunds", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_refunds_payment_id"))
 
@@ -289,6 +362,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_payment_events_payment_id"))
 
     op.drop_table("payment_events")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notifications_payment_id"))
+        batch_op.drop_index("ix_notifications_due")
+
+    op.drop_table("notifications")
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_entries_payment_id"))
         batch_op.drop_index(batch_op.f("ix_ledger_entries_created_at"))
@@ -315,6 +393,7 @@ def downgrade() -> None:
     op.drop_table("order_items")
     op.drop_table("orders")
     op.drop_table("sync_cursors")
+    op.drop_table("shop_webhook_endpoints")
     with op.batch_alter_table("inbox_events", schema=None) as batch_op:
         batch_op.drop_index("ix_inbox_events_due")
 
