@@ -271,12 +271,42 @@ def _run(settings: Settings, command: Callable[[Tools], Awaitable[None]]) -> Non
 def sandbox(
     host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 12111,
+    webhook: Annotated[
+        list[str] | None,
+        typer.Option(help="URL=whsec_… : post every event there, signed with that secret."),
+    ] = None,
+    drop_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of webhook deliveries lost.")
+    ] = 0.0,
+    duplicate_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share delivered twice.")
+    ] = 0.0,
+    shuffle_window: Annotated[
+        float, typer.Option(min=0.0, help="Seconds within which deliveries are reordered.")
+    ] = 0.0,
+    seed: Annotated[int | None, typer.Option(help="Make the misbehaviour repeatable.")] = None,
 ) -> None:
-    """The offline Stripe sandbox on its own."""
+    """The offline Stripe sandbox on its own; it can misbehave on request (see also
+    POST /_sandbox/chaos and /_sandbox/chaos/webhooks)."""
+    from paydesk.sandbox import SandboxConfig, WebhookEndpointConfig
     from paydesk.sandbox.server import run_sandbox
 
+    endpoints = []
+    for spec in webhook or []:
+        url, _, secret = spec.rpartition("=")
+        if not url or not secret.startswith("whsec_"):
+            typer.secho("paydesk: --webhook takes URL=whsec_…", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2)
+        endpoints.append(WebhookEndpointConfig(url=url, secret=secret))
     configure_logging()
-    run_sandbox(host=host, port=port)
+    config = SandboxConfig(
+        webhook_endpoints=tuple(endpoints),
+        webhook_drop_rate=drop_rate,
+        webhook_duplicate_rate=duplicate_rate,
+        webhook_shuffle_window_seconds=shuffle_window,
+        webhook_chaos_seed=seed,
+    )
+    run_sandbox(host=host, port=port, config=config)
 
 
 @app.command()
