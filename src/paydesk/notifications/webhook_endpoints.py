@@ -1,0 +1,98 @@
+"""The shop's webhook endpoints over the API (shop key only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from paydesk.auth.service import require_shop
+from paydesk.deps import PrincipalDep, ServicesDep
+from paydesk.notifications import shop_webhooks
+from paydesk.notifications.shop_webhooks import EndpointChanges
+from paydesk.notifications.ssrf import UrlGuard
+from paydesk.notifications.webhook_schemas import (
+    WebhookEndpointCreate,
+    WebhookEndpointList,
+    WebhookEndpointOut,
+    WebhookEndpointUpdate,
+    WebhookEndpointWithSecret,
+)
+
+router = APIRouter(prefix="/api/webhook-endpoints", tags=["webhook endpoints"])
+
+
+def get_url_guard(request: Request, services: ServicesDep) -> UrlGuard:
+    """The app's guard if it was given one (`app.state.webhook_url_guard`), else one that
+    resolves through the system and allows the configured networks."""
+    guard: UrlGuard | None = getattr(request.app.state, "webhook_url_guard", None)
+    return guard or UrlGuard.of(services.settings.webhook_allowed_networks)
+
+
+UrlGuardDep = Annotated[UrlGuard, Depends(get_url_guard)]
+
+
+@router.post("", response_model=WebhookEndpointWithSecret, status_code=201)
+async def create_webhook_endpoint(
+    body: WebhookEndpointCreate, principal: PrincipalDep, services: ServicesDep, guard: UrlGuardDep
+) -> WebhookEndpointWithSecret:
+    """Register an endpoint; the answer holds its signing secret, shown this once."""
+    require_shop(principal)
+    url = await shop_webhooks.vetted_url(guard, body.url)
+    async with services.db.transaction() as session:
+        endpoint = await shop_webhooks.register_endpoint(
+            session, url=url, events=body.events, description=body.description
+        )
+        return WebhookEndpointWithSecret.with_secret(endpoint)
+
+
+@router.get("", response_model=WebhookEndpointList)
+async def list_webhook_endpoints(
+    principal: PrincipalDep, services: ServicesDep
+) -> WebhookEndpointList:
+    require_shop(principal)
+    async with services.db.sessions() as session:
+        endpoints = await shop_webhooks.list_endpoints(session)
+        return WebhookEndpointList(data=[WebhookEndpointOut.of(e) for e in endpoints])
+
+
+@router.get("/{endpoint_id}", response_model=WebhookEndpointOut)
+async def get_webhook_endpoint(
+    endpoint_id: str, principal: PrincipalDep, services: ServicesDep
+) -> WebhookEndpointOut:
+    require_shop(principal)
+    async with services.db.sessions() as session:
+        return WebhookEndpointOut.of(await shop_webhooks.get_endpoint(session, endpoint_id))
+
+
+@router.patch("/{endpoint_id}", response_model=WebhookEndpointOut)
+async def update_webhook_endpoint(
+    endpoint_id: str,
+    body: WebhookEndpointUpdate,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    guard: UrlGuardDep,
+) -> WebhookEndpointOut:
+    """Change the URL, events, description or status; enabling clears a failure."""
+    require_shop(principal)
+    changes = EndpointChanges(
+        url=await shop_webhooks.vetted_url(guard, body.url) if body.url is not None else None,
+        events=body.events,
+        description=body.description,
+        clear_description="description" in body.model_fields_set and body.description is None,
+        status=body.status,
+    )
+    async with services.db.transaction() as session:
+        endpoint = await shop_webhooks.update_endpoint(session, endpoint_id, changes)
+        return WebhookEndpointOut.of(endpoint)
+
+
+@router.post("/{endpoint_id}/rotate-secret", response_model=WebhookEndpointWithSecret)
+async def rotate_webhook_secret(
+    endpoint_id: str, principal: PrincipalDep, services: ServicesDep
+) -> WebhookEndpointWithSecret:
+    """A new signing secret, shown this once; the previous one signs too for 24 hours."""
+    require_shop(principal)
+    async with services.db.transaction() as session:
+        endpoint = await shop_webhooks.rotate_secret(session, endpoint_id)
+        return WebhookEndpointWithSecret.with_secret(endpoint)
