@@ -100,8 +100,9 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         _say(f"paydesk is running at {settings.public_url}  (API docs: {settings.public_url}/docs)")
         _say(f"the offline Stripe sandbox is at {sandbox.url}")
         _say(f"database: {database_path}\n")
-        await _scripted_purchase(settings.public_url, sandbox.url, shop_key)
+        payment_id = await _scripted_purchase(settings.public_url, sandbox.url, shop_key)
         await _show_webhooks(settings.public_url, shop_key)
+        await _refund_dispute_ledger(settings.public_url, sandbox, shop_key, payment_id)
         _say(walkthrough(settings.public_url, sandbox.url, shop_key))
         _say("Press Ctrl-C to stop.")
         await serving
@@ -141,7 +142,8 @@ async def _card(sandbox: httpx.AsyncClient, number: str) -> str:
     return method_id
 
 
-async def _scripted_purchase(base_url: str, sandbox_url: str, shop_key: str) -> None:
+async def _scripted_purchase(base_url: str, sandbox_url: str, shop_key: str) -> str:
+    """A purchase with a declined card first; returns the payment's id."""
     shop = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shop_key}"})
     sandbox = httpx.AsyncClient(base_url=sandbox_url, auth=(SANDBOX_SECRET_KEY, ""))
     async with shop, sandbox:
@@ -179,6 +181,59 @@ async def _scripted_purchase(base_url: str, sandbox_url: str, shop_key: str) -> 
                 _say(f"     {entry['at'][11:19]}  {entry['from_status'] or '(new)':>8} -> "
                      f"{entry['to_status']:<10} by {entry['cause']}")  # fmt: skip
         _say()
+        return str(payment["id"])
+
+
+async def _refund_dispute_ledger(
+    base_url: str, sandbox: SandboxServer, shop_key: str, payment_id: str
+) -> None:
+    """A partial refund, a dispute that is lost, and the ledger that accounts for both."""
+    shop = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shop_key}"})
+    stripe_js = httpx.AsyncClient(base_url=sandbox.url, auth=(SANDBOX_SECRET_KEY, ""))
+    async with shop, stripe_js:
+        refund = await _post(shop, f"/api/payments/{payment_id}/refunds", {"amount": 1200})
+        payment = (await shop.get(f"/api/payments/{payment_id}")).json()
+        _say(f"6. The mug came back broken: the shop refunds {refund['amount_display']} "
+             f"(refund {refund['status']}); the payment is now {payment['status']}.")  # fmt: skip
+
+        order = await _post(shop, "/api/orders", {
+            "items": ITEMS[:1], "currency": "usd", "customer_email": "eve@example.com",
+        })  # fmt: skip
+        method = await _card(stripe_js, "4000000000000259")
+        disputed = await _post(
+            shop, "/api/payments", {"order_id": order["id"], "payment_method": method}
+        )
+        _say(f"7. Another customer pays {order['amount_display']} with 4000 0000 0000 0259: "
+             f"{disputed['status']}; then their bank disputes it.")  # fmt: skip
+        dispute = await _wait_for_dispute(shop, disputed["id"])
+        _say(f"   Stripe's webhook brings dispute {dispute['id']} ({dispute['reason']}, "
+             f"{dispute['status']}); payment and order show disputed.")  # fmt: skip
+        sandbox.close_dispute(dispute["id"], "lost")
+        for _ in range(100):
+            dispute = (await shop.get(f"/api/disputes/{dispute['id']}")).json()
+            if dispute["status"] == "lost":
+                break
+            await asyncio.sleep(0.1)
+        _say(f"   The bank decides: the dispute is {dispute['status']}, the money stays gone.")
+
+        ledger = (await shop.get("/api/ledger")).json()
+        _say("8. The ledger: every money movement, once each, append-only:")
+        for entry in ledger["data"]:
+            _say(f"     {entry['kind']:<20} {entry['amount_display']:>12}  "
+                 f"payment {entry['payment_id']}")  # fmt: skip
+        balance = ", ".join(b["amount_display"] for b in ledger["balances"])
+        _say(f"   Balance: {balance} (taken, less refunded, less lost to the dispute and its fee).")
+        _say()
+
+
+async def _wait_for_dispute(shop: httpx.AsyncClient, payment_id: str) -> dict[str, Any]:
+    for _ in range(150):
+        disputes = (await shop.get("/api/disputes")).json()["data"]
+        mine = [d for d in disputes if d["payment_id"] == payment_id]
+        if mine:
+            return dict(mine[0])
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"no dispute arrived for payment {payment_id}")
 
 
 async def _show_webhooks(base_url: str, shop_key: str) -> None:
@@ -250,5 +305,13 @@ echo
 # 6. Stripe's webhooks for all this, as paydesk received and applied them:
 curl -s "$PAYDESK/api/webhooks/events?limit=8" -H "Authorization: Bearer $SHOP_KEY"
 echo
+
+# 7. Refund part of the payment, then read its ledger, and the whole ledger as CSV:
+curl -s $PAYDESK/api/payments/$PAYMENT/refunds -H "Authorization: Bearer $SHOP_KEY" \\
+  -H 'Content-Type: application/json' -d '{{"amount": 1000, "reason": "requested_by_customer"}}'
+echo
+curl -s $PAYDESK/api/payments/$PAYMENT/ledger -H "Authorization: Bearer $SHOP_KEY"
+echo
+curl -s $PAYDESK/api/ledger -H "Authorization: Bearer $SHOP_KEY" -H 'Accept: text/csv'
 {WALKTHROUGH_END}
 """

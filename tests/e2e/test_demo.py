@@ -51,6 +51,10 @@ def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
         assert "payment succeeded, order paid" in printed
         assert "payment_intent.succeeded" in printed
         assert "processed" in printed
+        assert "the payment is now partially_refunded" in printed
+        assert "the dispute is lost" in printed
+        assert "dispute_withdrawal" in printed
+        assert "Balance: 24.98 USD" in printed
         script = printed.split("== Now you: paste these into another terminal ==")[1]
         script = script.split(WALKTHROUGH_END)[0]
         ran = subprocess.run(
@@ -68,6 +72,9 @@ def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
         assert "\nsucceeded\npaid\n" in out
         assert '"data":[' in out
         assert '"type":"charge.succeeded"' in out
+        assert '"amount":1000,"currency":"usd","amount_display":"10.00 USD"' in out
+        assert '"kind":"refund","amount":-1000' in out
+        assert "entry_id,created_at,payment_id" in out
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)
         assert process.returncode == 0, rest

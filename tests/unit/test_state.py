@@ -192,3 +192,10 @@ def test_disputes_open_won_and_lost() -> None:
     assert derive(paid, dispute("lost", at=70)) == PaymentStatus.DISPUTED
     partially = [paid, refund("re_1", "succeeded", 500), dispute("won", at=70)]
     assert derive(*partially) == PaymentStatus.PARTIALLY_REFUNDED
+
+
+def test_a_refund_that_failed_counts_for_nothing_whatever_the_charge_said() -> None:
+    charge = Fact(PI, "pi_1", "succeeded", 10, AMOUNT, CURRENCY, AMOUNT, 0, 500)
+    failed = refund("re_1", "failed", 500, at=90)
+    assert derive(charge) == PaymentStatus.PARTIALLY_REFUNDED
+    assert derive(charge, refund("re_1", "succeeded", 500), failed) == PaymentStatus.SUCCEEDED

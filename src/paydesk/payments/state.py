@@ -132,15 +132,19 @@ def derive_status(facts: Iterable[Fact], *, amount: int, currency: str) -> Deriv
     intent = _intent_status(intents, amount, currency)
     refunds = _current([f for f in facts if f.kind == FactKind.REFUND], _REFUND_RANK)
     disputes = _current([f for f in facts if f.kind == FactKind.DISPUTE], _DISPUTE_RANK)
-    # The charge's own count of refunds covers refunds whose news has not come yet.
+    # The charge's own count of refunds stands in until the refunds' own news arrives; after
+    # that the refunds decide, since a refund that fails later leaves the charge's count
+    # raised in every snapshot Stripe sent of it.
     charge_refunded = max((f.amount_refunded for f in intents), default=0)
     if not refunds and not disputes and not charge_refunded:
         return intent
     if intent.status != PaymentStatus.SUCCEEDED:
         # A refund or a dispute proves the charge succeeded, even if its news is not here yet.
         intent = Derived(PaymentStatus.SUCCEEDED, intent.review_reason, captured=amount)
-    refunded = max(
-        sum(r.amount for r in refunds.values() if r.status == "succeeded"), charge_refunded
+    refunded = (
+        sum(r.amount for r in refunds.values() if r.status == "succeeded")
+        if refunds
+        else charge_refunded
     )
     statuses = {d.status for d in disputes.values()}
     if statuses & DISPUTE_OPEN or "lost" in statuses:
