@@ -1,0 +1,299 @@
+"""Delivering the outbox: e-mails to customers, signed webhooks to the shop.
+
+No transaction is open while a message is on the wire. A worker claims due rows in one
+short transaction (on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so any number of workers
+share the outbox): it counts the attempt, opens its DeliveryAttempt, and moves the row's
+`next_attempt_at` one lease ahead, so no other worker takes it meanwhile. It then sends,
+and records the outcome in a second transaction: delivered, due again after an
+exponential backoff with jitter, or dead after the last attempt. A worker that stops
+mid-send leaves the lease to expire and the row is tried again.
+
+Everything here runs in its own transactions, apart from the payments: a failing mail
+server or shop endpoint delays only its own messages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paydesk.config import Settings
+from paydesk.db import Database, utcnow
+from paydesk.notifications.mailer import Mailer, TemplateProblem
+from paydesk.notifications.models import (
+    Channel,
+    DeliveryAttempt,
+    EndpointStatus,
+    Notification,
+    NotificationStatus,
+    ShopWebhookEndpoint,
+)
+from paydesk.notifications.outbox import SENDING
+from paydesk.notifications.shop_webhooks import WebhookSender, deliver
+from paydesk.webhooks.processor import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+# How long a claimed row is left to its worker; a send is cut off well before.
+LEASE = timedelta(minutes=5)
+
+# E-mail: ten attempts over about three hours (each delay 50-100% of its ceiling).
+EMAIL_RETRY = RetryPolicy(max_attempts=10, base_delay_seconds=60, max_delay_seconds=3600)
+# Shop webhooks: eighteen attempts over about three days, at most twelve hours apart.
+WEBHOOK_RETRY = RetryPolicy(max_attempts=18, base_delay_seconds=60, max_delay_seconds=12 * 3600)
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    email: RetryPolicy = field(default_factory=lambda: EMAIL_RETRY)
+    webhook: RetryPolicy = field(default_factory=lambda: WEBHOOK_RETRY)
+    lease: timedelta = LEASE
+    batch_size: int = 20  # rows claimed, and sent concurrently, at a time
+
+    def retry(self, channel: str) -> RetryPolicy:
+        return self.email if channel == Channel.EMAIL else self.webhook
+
+
+@dataclass(frozen=True)
+class Claim:
+    notification: Notification  # detached: read, never written through
+    attempt_id: int
+    attempt: int  # the row's attempt count once this one began
+    endpoint: ShopWebhookEndpoint | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    succeeded: bool
+    status_code: int | None = None
+    smtp_reply: str | None = None
+    error: str | None = None
+    final: bool = False  # retrying cannot help: dead now
+    gone: bool = False  # the shop's endpoint answered 410: disable it
+
+
+class NotificationDelivery:
+    def __init__(
+        self,
+        db: Database,
+        mailer: Mailer,
+        webhooks: WebhookSender,
+        policy: DeliveryPolicy | None = None,
+    ) -> None:
+        self.db = db
+        self.mailer = mailer
+        self.webhooks = webhooks
+        self.policy = policy or DeliveryPolicy()
+
+    @classmethod
+    def from_settings(
+        cls, db: Database, settings: Settings, policy: DeliveryPolicy | None = None
+    ) -> NotificationDelivery:
+        mailer = Mailer(settings.smtp, public_url=settings.public_url)
+        return cls(db, mailer, WebhookSender(settings), policy)
+
+    async def close(self) -> None:
+        await self.webhooks.close()
+
+    async def deliver_due(self) -> int:
+        """Claims up to a batch of due notifications and sends them; returns how many were
+        taken (including those found dead without a send)."""
+        claims, taken = await self._claim()
+        if claims:
+            await asyncio.gather(*(self._deliver(claim) for claim in claims))
+        return taken
+
+    async def drain(self) -> int:
+        """Delivers until nothing is due; returns how many rows were taken."""
+        count = 0
+        while taken := await self.deliver_due():
+            count += taken
+        return count
+
+    async def run(self, stop: asyncio.Event, *, poll_seconds: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("notification delivery failed; next try in %.1fs", poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), poll_seconds)
+
+    async def _claim(self) -> tuple[list[Claim], int]:
+        now = utcnow()
+        claims: list[Claim] = []
+        async with self.db.transaction() as session:
+            rows = (
+                await session.scalars(
+                    select(Notification)
+                    .where(
+                        Notification.status == NotificationStatus.PENDING,
+                        Notification.next_attempt_at <= now,
+                    )
+                    .order_by(Notification.next_attempt_at, Notification.id)
+                    .limit(self.policy.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            started: list[tuple[Notification, DeliveryAttempt, ShopWebhookEndpoint | None]] = []
+            for row in rows:
+                endpoint = None
+                if row.channel == Channel.WEBHOOK:
+                    endpoint = await session.get(ShopWebhookEndpoint, row.recipient)
+                    if endpoint is None or endpoint.status != EndpointStatus.ENABLED:
+                        reason = endpoint.disabled_reason if endpoint else None
+                        _dead(row, f"endpoint {row.recipient} is disabled or removed", reason)
+                        continue
+                if row.attempts >= self.policy.retry(row.channel).max_attempts:
+                    # The last attempt's worker stopped before it could record an outcome.
+                    _dead(row, row.last_error or "no outcome from the last attempt", None)
+                    continue
+                row.attempts += 1
+                row.next_attempt_at = now + self.policy.lease
+                attempt = DeliveryAttempt(
+                    notification_id=row.id, attempted_at=now, succeeded=False, error=SENDING
+                )
+                session.add(attempt)
+                started.append((row, attempt, endpoint))
+            await session.flush()
+            claims = [
+                Claim(notification=row, attempt_id=attempt.id, attempt=row.attempts, endpoint=e)
+                for row, attempt, e in started
+            ]
+        return claims, len(rows)
+
+    async def _deliver(self, claim: Claim) -> None:
+        started = time.monotonic()
+        try:
+            outcome = await asyncio.wait_for(
+                self._send(claim), self.policy.lease.total_seconds() / 2
+            )
+        except TimeoutError:
+            outcome = Outcome(False, error="no outcome within half the lease; sent again later")
+        except Exception as exc:
+            log.exception("notification %s: sending failed", claim.notification.id)
+            outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}")
+        duration_ms = round((time.monotonic() - started) * 1000)
+        try:
+            await self._record(claim, outcome, duration_ms)
+        except Exception:
+            # The lease runs out and the row is tried again; nothing else waits on it.
+            log.exception("notification %s: could not record the outcome", claim.notification.id)
+
+    async def _send(self, claim: Claim) -> Outcome:
+        notification = claim.notification
+        if notification.channel == Channel.EMAIL:
+            try:
+                message = self.mailer.compose(notification)
+            except TemplateProblem as problem:
+                return Outcome(False, error=f"cannot render: {problem}", final=True)
+            mail = await self.mailer.send(message)
+            return Outcome(
+                mail.succeeded, smtp_reply=mail.reply, error=mail.error, final=mail.permanent
+            )
+        assert claim.endpoint is not None
+        result = await deliver(claim.endpoint, notification, sender=self.webhooks)
+        return Outcome(
+            result.succeeded,
+            status_code=result.status_code,
+            error=result.error,
+            final=result.gone,
+            gone=result.gone,
+        )
+
+    async def _record(self, claim: Claim, outcome: Outcome, duration_ms: int) -> None:
+        now = utcnow()
+        async with self.db.transaction() as session:
+            attempt = await session.get(DeliveryAttempt, claim.attempt_id)
+            row = await session.get(Notification, claim.notification.id, with_for_update=True)
+            assert attempt is not None
+            assert row is not None
+            attempt.succeeded = outcome.succeeded
+            attempt.status_code = outcome.status_code
+            attempt.smtp_reply = outcome.smtp_reply
+            error = outcome.error or "failed"
+            attempt.error = None if outcome.succeeded else error
+            attempt.duration_ms = duration_ms
+            endpoint_id = claim.endpoint.id if claim.endpoint is not None else None
+            if outcome.succeeded:
+                if row.status != NotificationStatus.DELIVERED:
+                    row.status = NotificationStatus.DELIVERED
+                    row.delivered_at = now
+                    row.last_error = None
+                if endpoint_id is not None:
+                    await _endpoint_recovered(session, endpoint_id)
+                return
+            # Only the worker holding the current claim decides what happens next.
+            if row.status != NotificationStatus.PENDING or row.attempts != claim.attempt:
+                return
+            row.last_error = error
+            retry = self.policy.retry(row.channel)
+            if outcome.final or row.attempts >= retry.max_attempts:
+                _dead(row, error, None)
+            else:
+                row.next_attempt_at = now + timedelta(seconds=retry.delay(row.attempts))
+                log.warning(
+                    "notification %s (%s to %s) failed, attempt %d: %s",
+                    row.id,
+                    row.kind,
+                    row.recipient,
+                    row.attempts,
+                    error,
+                )
+            if endpoint_id is not None:
+                await _endpoint_failing(session, endpoint_id, outcome, row.id)
+
+
+def _dead(row: Notification, error: str, reason: str | None) -> None:
+    row.status = NotificationStatus.DEAD
+    row.last_error = f"{error} ({reason})" if reason else error
+    log.error(
+        "notification %s (%s to %s) is dead after %d attempt(s): %s",
+        row.id,
+        row.kind,
+        row.recipient,
+        row.attempts,
+        row.last_error,
+    )
+
+
+async def _endpoint_recovered(session: AsyncSession, endpoint_id: str) -> None:
+    await session.execute(
+        update(ShopWebhookEndpoint)
+        .where(
+            ShopWebhookEndpoint.id == endpoint_id,
+            ShopWebhookEndpoint.failing_since.is_not(None),
+        )
+        .values(failing_since=None)
+    )
+
+
+async def _endpoint_failing(
+    session: AsyncSession, endpoint_id: str, outcome: Outcome, notification_id: str
+) -> None:
+    now = utcnow()
+    await session.execute(
+        update(ShopWebhookEndpoint)
+        .where(
+            ShopWebhookEndpoint.id == endpoint_id,
+            ShopWebhookEndpoint.failing_since.is_(None),
+        )
+        .values(failing_since=now)
+    )
+    if outcome.gone:
+        reason = f"answered 410 Gone to {notification_id} at {now:%Y-%m-%d %H:%M:%S} UTC"
+        await session.execute(
+            update(ShopWebhookEndpoint)
+            .where(
+                ShopWebhookEndpoint.id == endpoint_id,
+                ShopWebhookEndpoint.status == EndpointStatus.ENABLED,
+            )
+            .values(status=EndpointStatus.DISABLED, disabled_reason=reason)
+        )
+        log.error("webhook endpoint %s disabled: %s", endpoint_id, reason)

@@ -1,0 +1,61 @@
+"""The outbox for operators (shop key): what was sent to whom, every attempt, and resends."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from paydesk.auth.service import require_shop
+from paydesk.deps import PrincipalDep, ServicesDep
+from paydesk.notifications import outbox
+from paydesk.notifications.delivery import LEASE
+from paydesk.notifications.models import NotificationStatus
+from paydesk.notifications.schemas import NotificationDetail, NotificationList, NotificationOut
+
+router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+
+
+@router.get("", response_model=NotificationList)
+async def list_notifications(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    status: NotificationStatus | None = None,
+    payment_id: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> NotificationList:
+    """E-mails and shop webhooks, newest first; `status` is pending, delivered or dead."""
+    require_shop(principal)
+    async with services.db.sessions() as session:
+        rows = await outbox.list_notifications(
+            session, status=status, payment_id=payment_id, after=cursor, limit=limit + 1
+        )
+    page = list(rows[:limit])
+    return NotificationList(
+        data=[NotificationOut.of(n) for n in page],
+        next_cursor=page[-1].id if len(rows) > limit else None,
+    )
+
+
+@router.get("/{notification_id}", response_model=NotificationDetail)
+async def get_notification(
+    notification_id: str, principal: PrincipalDep, services: ServicesDep
+) -> NotificationDetail:
+    """One notification, what it says, and every attempt at delivering it."""
+    require_shop(principal)
+    async with services.db.sessions() as session:
+        row = await outbox.get_notification(session, notification_id)
+        attempts = await outbox.attempts_of(session, notification_id)
+    return NotificationDetail.with_attempts(row, list(attempts))
+
+
+@router.post("/{notification_id}/retry", response_model=NotificationOut)
+async def retry_notification(
+    notification_id: str, principal: PrincipalDep, services: ServicesDep
+) -> NotificationOut:
+    """A dead notification gets a fresh round of attempts; a pending one is due now."""
+    require_shop(principal)
+    async with services.db.transaction() as session:
+        row = await outbox.retry_notification(session, notification_id, lease=LEASE)
+    return NotificationOut.of(row)

@@ -1,0 +1,146 @@
+"""E-mail to customers: a queued notification rendered from its templates (text and HTML,
+autoescaped, no external assets) and sent over SMTP as Settings.smtp says."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from typing import Any
+
+import aiosmtplib
+import orjson
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from paydesk.config import SmtpSettings
+from paydesk.money import format_amount
+from paydesk.notifications.models import Notification
+from paydesk.notifications.outbox import EmailKind
+
+log = logging.getLogger(__name__)
+
+_SUBJECTS = {
+    EmailKind.RECEIPT: "Your receipt for order {order_id}",
+    EmailKind.PAYMENT_FAILED: "Your payment for order {order_id} did not go through",
+    EmailKind.REFUND_ISSUED: "A refund for order {order_id} is on its way",
+    EmailKind.PAYMENT_CANCELED: "Your payment for order {order_id} was canceled",
+}
+
+
+class TemplateProblem(Exception):
+    """The notification cannot be rendered: sending it again will not help."""
+
+
+@dataclass(frozen=True)
+class MailResult:
+    succeeded: bool
+    reply: str | None = None  # the server's last answer, as "250 OK"
+    error: str | None = None
+    permanent: bool = False  # the server refused for good (5xx on every recipient)
+
+
+def template_environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("paydesk.notifications", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+class Mailer:
+    def __init__(
+        self, smtp: SmtpSettings, *, public_url: str, templates: Environment | None = None
+    ) -> None:
+        self.smtp = smtp
+        self.public_url = public_url.rstrip("/")
+        self.templates = templates or template_environment()
+
+    def compose(self, notification: Notification) -> EmailMessage:
+        """The message for a queued e-mail; its Message-ID is the notification's, so a
+        receiver can tell a resend after a lost answer from a new message."""
+        try:
+            payload = orjson.loads(notification.payload)
+            kind = EmailKind(payload["template"])
+            context = self._context(payload)
+            text = self.templates.get_template(f"{kind}.txt").render(context)
+            html = self.templates.get_template(f"{kind}.html").render(context)
+        except Exception as exc:
+            raise TemplateProblem(f"{type(exc).__name__}: {exc}") from exc
+        message = EmailMessage()
+        message["Subject"] = _SUBJECTS[kind].format(order_id=payload["order"]["id"])
+        message["From"] = self.smtp.sender
+        message["To"] = notification.recipient
+        message["Date"] = formatdate(localtime=False, usegmt=True)
+        message["Message-ID"] = f"<{notification.id}@{_domain(self.smtp.sender)}>"
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        return message
+
+    def _context(self, payload: dict[str, Any]) -> dict[str, Any]:
+        order, payment = payload["order"], payload["payment"]
+        currency = order["currency"]
+        items = [
+            {
+                **item,
+                "unit_display": format_amount(item["unit_amount"], currency),
+                "total_display": format_amount(item["unit_amount"] * item["quantity"], currency),
+            }
+            for item in payload["items"]
+        ]
+        refund = payload.get("refund")
+        return {
+            "order": order,
+            "payment": payment,
+            "items": items,
+            "items_truncated": payload.get("items_truncated", False),
+            "total_display": format_amount(order["amount"], currency),
+            "refund": refund,
+            "refund_display": format_amount(refund["amount"], currency) if refund else None,
+            "pay_url": f"{self.public_url}/checkout/{order['id']}",
+            "shop_name": _display_name(self.smtp.sender),
+        }
+
+    async def send(self, message: EmailMessage) -> MailResult:
+        smtp = self.smtp
+        try:
+            errors, reply = await aiosmtplib.send(
+                message,
+                hostname=smtp.host,
+                port=smtp.port,
+                username=smtp.username,
+                password=smtp.password,
+                use_tls=smtp.security == "tls",
+                start_tls=smtp.security == "starttls",
+                timeout=smtp.timeout_seconds,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refused.code for refused in exc.recipients]
+            text = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            return MailResult(
+                False,
+                reply=text,
+                error=f"recipient refused: {text}",
+                permanent=all(code >= 500 for code in codes),
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            reply = f"{exc.code} {exc.message}"
+            return MailResult(False, reply=reply, error=f"{type(exc).__name__}: {reply}")
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return MailResult(False, error=f"{type(exc).__name__}: {exc}")
+        if errors:  # some recipients refused; there is only one, so this is rare
+            text = "; ".join(f"{r.code} {r.message}" for r in errors.values())
+            return MailResult(False, reply=text, error=f"recipient refused: {text}")
+        return MailResult(True, reply=reply)
+
+
+def _domain(sender: str) -> str:
+    address = parseaddr(sender)[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
+def _display_name(sender: str) -> str:
+    return parseaddr(sender)[0] or "paydesk"
