@@ -108,7 +108,8 @@ def ip_literal(host: str) -> IPAddress | None:
         pass
     if _LEGACY_IPV4.match(host):
         raise UrlNotAllowed(
-            f"{host!r} is not a canonical IP address; write it as a dotted quad or use a host name."
+            f"{host!r} is an IP address in a legacy spelling, which is not allowed; "
+            "write it as a dotted quad or use a host name."
         )
     return None
 

@@ -38,10 +38,11 @@ async def create_webhook_endpoint(
 ) -> WebhookEndpointWithSecret:
     """Register an endpoint; the answer holds its signing secret, shown this once."""
     require_shop(principal)
+    events = shop_webhooks.normalize_events(body.events)  # before any name is resolved
     url = await shop_webhooks.vetted_url(guard, body.url)
     async with services.db.transaction() as session:
         endpoint = await shop_webhooks.register_endpoint(
-            session, url=url, events=body.events, description=body.description
+            session, url=url, events=events, description=body.description
         )
         return WebhookEndpointWithSecret.with_secret(endpoint)
 
@@ -75,6 +76,8 @@ async def update_webhook_endpoint(
 ) -> WebhookEndpointOut:
     """Change the URL, events, description or status; enabling clears a failure."""
     require_shop(principal)
+    if body.events is not None:
+        shop_webhooks.normalize_events(body.events)  # before any name is resolved
     changes = EndpointChanges(
         url=await shop_webhooks.vetted_url(guard, body.url) if body.url is not None else None,
         events=body.events,
