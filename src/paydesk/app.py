@@ -25,6 +25,7 @@ from paydesk.gateway.base import Gateway
 from paydesk.gateway.stripe_gateway import StripeGateway
 from paydesk.idempotency.middleware import IdempotencyMiddleware
 from paydesk.ledger.endpoints import router as ledger_router
+from paydesk.notifications.webhook_endpoints import router as webhook_endpoints_router
 from paydesk.orders.endpoints import router as orders_router
 from paydesk.payments.endpoints import router as payments_router
 from paydesk.payments.service import PaymentService
@@ -73,7 +74,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        running = None
+        background = []
+        checkpointer = db.checkpointer()
+        if checkpointer is not None:
+            background.append(asyncio.create_task(checkpointer.run(stop)))
         if worker is not None:
             in_process = Worker(
                 InboxProcessor(db),
@@ -82,11 +86,10 @@ def create_app(
                 schedule=worker,
                 wakeup=inbox.stored,
             )
-            running = asyncio.create_task(in_process.run(stop))
+            background.append(asyncio.create_task(in_process.run(stop)))
         yield
         stop.set()
-        if running is not None:
-            await running
+        await asyncio.gather(*background)
         await inbox.close()
         await stripe_gateway.close()
         if database is None:
@@ -105,6 +108,7 @@ def create_app(
     app.include_router(ledger_router)
     app.include_router(disputes_router)
     app.include_router(webhooks_router)
+    app.include_router(webhook_endpoints_router)
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(
         StripeWebhookEndpoint,

@@ -95,7 +95,11 @@ def worker(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await Worker(processor, tools.payments, livemode=settings.livemode).run(stop)
+        checkpointer = tools.db.checkpointer()
+        background = [checkpointer.run(stop)] if checkpointer is not None else []
+        await asyncio.gather(
+            Worker(processor, tools.payments, livemode=settings.livemode).run(stop), *background
+        )
 
     _run(settings, run)
 

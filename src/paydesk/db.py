@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -87,6 +93,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Checkpoints copy the WAL into the database and wait for the disk; run inside a
+        # commit they stall every writer behind it. `SqliteCheckpointer` runs them aside.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -96,6 +105,33 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
 
 _WRITES = "paydesk_writes"
+
+
+class SqliteCheckpointer:
+    """Folds SQLite's write-ahead log back into the database every `every_seconds`, on its
+    own connection in a thread, so that no commit waits for it (PASSIVE: it never blocks
+    readers or writers, and copies what it can)."""
+
+    def __init__(self, path: str, every_seconds: float = 1.0) -> None:
+        self.path = path
+        self.every_seconds = every_seconds
+
+    async def run(self, stop: asyncio.Event) -> None:
+        connection = await asyncio.to_thread(sqlite3.connect, self.path, check_same_thread=False)
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.every_seconds)
+                await asyncio.to_thread(_checkpoint, connection)
+        finally:
+            await asyncio.to_thread(connection.close)
+
+
+def _checkpoint(connection: sqlite3.Connection) -> None:
+    try:
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except sqlite3.OperationalError as exc:  # busy or locked: the next round will do it
+        log.debug("checkpoint skipped: %s", exc)
 
 
 class Database:
@@ -116,6 +152,12 @@ class Database:
         async with self.sessions() as session, session.begin():
             await session.connection(execution_options={_WRITES: True})
             yield session
+
+    def checkpointer(self) -> SqliteCheckpointer | None:
+        """What keeps the WAL short on SQLite; None on other databases."""
+        if not self.is_sqlite or not self.engine.url.database:
+            return None
+        return SqliteCheckpointer(self.engine.url.database)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
