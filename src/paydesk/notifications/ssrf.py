@@ -48,7 +48,8 @@ class SystemResolver:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, None, type=socket.SOCK_STREAM
             )
-        except socket.gaierror:
+        except (OSError, UnicodeError):
+            # No such name, no DNS, or a name IDNA cannot encode: nothing to connect to.
             return []
         return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
