@@ -27,7 +27,7 @@ async def list_disputes(
         rows = await repository.listing(session, status=status, after=cursor, limit=limit + 1)
     page = list(rows[:limit])
     return DisputeList(
-        data=[DisputeOut.of(d) for d in page],
+        data=[DisputeOut.model_validate(d) for d in page],
         next_cursor=page[-1].id if len(rows) > limit else None,
     )
 
@@ -41,7 +41,7 @@ async def get_dispute(
         dispute = await repository.get(session, dispute_id)
     if dispute is None:
         raise NotFound(f"No dispute {dispute_id!r}.", param="dispute_id")
-    return DisputeOut.of(dispute)
+    return DisputeOut.model_validate(dispute)
 
 
 @router.post("/{dispute_id}/evidence", response_model=DisputeOut)
@@ -51,4 +51,4 @@ async def submit_evidence(
     """Send evidence to Stripe (shop key); with `submit: true` it goes to the bank."""
     require_shop(principal)
     dispute = await services.disputes.submit_evidence(dispute_id, body.fields(), submit=body.submit)
-    return DisputeOut.of(dispute)
+    return DisputeOut.model_validate(dispute)

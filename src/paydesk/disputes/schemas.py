@@ -3,9 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
-from paydesk.disputes.models import Dispute
 from paydesk.money import format_amount
 
 EvidenceText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
@@ -35,33 +34,23 @@ class DisputeEvidence(BaseModel):
 
 
 class DisputeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     payment_id: str
     status: str
     reason: str | None
     amount: int
     currency: str
-    amount_display: str
     evidence_due_by: datetime | None
     evidence_submitted: bool
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, dispute: Dispute) -> DisputeOut:
-        return cls(
-            id=dispute.id,
-            payment_id=dispute.payment_id,
-            status=dispute.status,
-            reason=dispute.reason,
-            amount=dispute.amount,
-            currency=dispute.currency,
-            amount_display=format_amount(dispute.amount, dispute.currency),
-            evidence_due_by=dispute.evidence_due_by,
-            evidence_submitted=dispute.evidence_submitted,
-            created_at=dispute.created_at,
-            updated_at=dispute.updated_at,
-        )
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def amount_display(self) -> str:
+        return format_amount(self.amount, self.currency)
 
 
 class DisputeList(BaseModel):

@@ -29,7 +29,7 @@ async def create_refund(
     refund = await services.refunds.refund(
         payment_id, amount=body.amount, reason=body.reason, client_key=idempotency_key
     )
-    return RefundOut.of(refund)
+    return RefundOut.model_validate(refund)
 
 
 @router.get("", response_model=RefundList)
@@ -41,5 +41,8 @@ async def list_refunds(
         if await payments_repository.get_payment(session, payment_id) is None:
             raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
         return RefundList(
-            data=[RefundOut.of(r) for r in await repository.for_payment(session, payment_id)]
+            data=[
+                RefundOut.model_validate(r)
+                for r in await repository.for_payment(session, payment_id)
+            ]
         )

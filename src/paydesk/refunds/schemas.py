@@ -3,10 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, computed_field
 
 from paydesk.money import MAXIMUM_CHARGE, format_amount
-from paydesk.refunds.models import Refund
 
 
 class RefundCreate(BaseModel):
@@ -20,31 +19,22 @@ class RefundCreate(BaseModel):
 
 
 class RefundOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     payment_id: str
     stripe_refund_id: str | None
     amount: int
     currency: str
-    amount_display: str
     reason: str | None
     status: str
     failure_reason: str | None
     created_at: datetime
 
-    @classmethod
-    def of(cls, refund: Refund) -> RefundOut:
-        return cls(
-            id=refund.id,
-            payment_id=refund.payment_id,
-            stripe_refund_id=refund.stripe_refund_id,
-            amount=refund.amount,
-            currency=refund.currency,
-            amount_display=format_amount(refund.amount, refund.currency),
-            reason=refund.reason,
-            status=refund.status,
-            failure_reason=refund.failure_reason,
-            created_at=refund.created_at,
-        )
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def amount_display(self) -> str:
+        return format_amount(self.amount, self.currency)
 
 
 class RefundList(BaseModel):

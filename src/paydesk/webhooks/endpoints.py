@@ -4,17 +4,19 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from paydesk.auth.service import require_shop
 from paydesk.deps import PrincipalDep, ServicesDep
-from paydesk.webhooks.models import EventStatus, InboxEvent
+from paydesk.webhooks.models import EventStatus
 from paydesk.webhooks.operations import list_events
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
 
 class InboxEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     type: str
     status: str
@@ -25,21 +27,6 @@ class InboxEventOut(BaseModel):
     processed_at: datetime | None
     last_error: str | None
     flag: str | None
-
-    @classmethod
-    def of(cls, event: InboxEvent) -> InboxEventOut:
-        return cls(
-            id=event.id,
-            type=event.type,
-            status=event.status,
-            source=event.source,
-            attempts=event.attempts,
-            stripe_created=event.stripe_created,
-            received_at=event.received_at,
-            processed_at=event.processed_at,
-            last_error=event.last_error,
-            flag=event.flag,
-        )
 
 
 class InboxEventList(BaseModel):
@@ -56,4 +43,4 @@ async def list_inbox_events(
     """Stripe events as received, newest first, with what became of each (shop key)."""
     require_shop(principal)
     events = await list_events(services.db, status=status, limit=limit)
-    return InboxEventList(data=[InboxEventOut.of(e) for e in events])
+    return InboxEventList(data=[InboxEventOut.model_validate(e) for e in events])
