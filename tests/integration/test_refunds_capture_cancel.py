@@ -154,3 +154,23 @@ async def test_cancel_releases_an_authorization_but_not_a_success(api: Api) -> N
     _, done = await paid(api)
     refused = await api.client.post(f"/api/payments/{done['id']}/cancel")
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "payment_not_cancelable")
+
+
+@pytest.mark.parametrize(
+    ("currency", "taken", "shown"), [("jpy", 3210, "3,210 JPY"), ("kwd", 3210, "3.210 KWD")]
+)
+async def test_partial_capture_in_zero_and_three_decimal_currencies(
+    api: Api, currency: str, taken: int, shown: str
+) -> None:
+    order, payment = await paid(api, currency=currency, capture_method="manual")
+    captured = await api.client.post(
+        f"/api/payments/{payment['id']}/capture", json={"amount": taken}
+    )
+    assert captured.json()["status"] == "succeeded"
+    refund_answer = await refund(api, payment)
+    assert (refund_answer.json()["amount"], refund_answer.json()["amount_display"]) == (
+        taken,
+        shown,
+    )
+    assert await status_of(api, order, payment) == ("refunded", "refunded")
+    assert await ledger_sum(api, payment) == 0
