@@ -386,3 +386,16 @@ async def test_notifications_need_the_shop_key(api: Api) -> None:
     assert listed.status_code == 401
     missing = await api.client.get("/api/notifications/ntf_nothing")
     assert missing.status_code == 404
+
+
+async def test_a_payment_held_for_review_sends_no_receipt(api: Api, receiver: Receiver) -> None:
+    await register(api, receiver.url)
+    order, payment = await api.paid_order()
+    intent = se.payment_intent(payment["stripe_payment_intent_id"], "succeeded", 100)
+    await api.post_event(se.event("payment_intent.succeeded", intent))
+    await api.processor.drain()
+    assert (await api.client.get(f"/api/orders/{order['id']}")).json()["status"] != "paid"
+    assert await rows(api, channel="email") == []
+    [shop] = await rows(api, channel="webhook")
+    assert shop.kind == "payment.succeeded"
+    assert "differs" in json.loads(shop.payload)["data"]["review_reason"]

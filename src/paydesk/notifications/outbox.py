@@ -91,7 +91,9 @@ async def notify_payment_change(
     email: EmailKind | None = None
     events: list[EventType] = []
     if to_status == PaymentStatus.SUCCEEDED and from_status in _BEFORE_SUCCESS:
-        email = EmailKind.RECEIPT
+        # A payment held for review (its amount or currency differs from the order's)
+        # is news for the shop, but no receipt for the order's amount.
+        email = None if payment.review_reason else EmailKind.RECEIPT
         events.append(EventType.PAYMENT_SUCCEEDED)
         if order.status == OrderStatus.PAID:
             events.append(EventType.ORDER_PAID)
@@ -101,9 +103,9 @@ async def notify_payment_change(
     elif to_status == PaymentStatus.CANCELED and from_status != PaymentStatus.CANCELED:
         email = EmailKind.PAYMENT_CANCELED
         events.append(EventType.PAYMENT_CANCELED)
-    if email is None:
+    if not events:
         return
-    extra = {"previous_status": from_status}
+    extra = {"previous_status": from_status, "review_reason": payment.review_reason}
     await _queue(session, payment, order, cause=cause, email=email, events=events, extra=extra)
 
 
