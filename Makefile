@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format bench clean
+.PHONY: help install run test lint format bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,11 +33,12 @@ format: $(STAMP) ## format the code
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: $(STAMP) ## print payments/s and latency percentiles against the sandbox
+bench: $(STAMP) ## print payments/s, webhook events/s and latency percentiles (see bench/README.md)
 	$(BIN)/python bench/payments.py
+	$(BIN)/python bench/webhooks.py
 
 lock: ## re-pin requirements.lock from pyproject.toml
 	$(BIN)/pip install --quiet uv && $(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
 
 clean: ## remove the virtualenv and local databases
-	rm -rf $(VENV) paydesk.db paydesk.db-wal paydesk.db-shm
+	rm -rf $(VENV) paydesk.db* paydesk-demo.db*
