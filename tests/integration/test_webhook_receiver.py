@@ -15,6 +15,7 @@ from paydesk.config import Settings
 from paydesk.db import Database, create_engine
 from paydesk.gateway import stripe_gateway
 from paydesk.gateway.fake import FakeGateway
+from paydesk.webhooks.inbox import InboxWriter, inbox_row
 from paydesk.webhooks.models import EventStatus, InboxEvent
 from tests import stripe_events
 from tests.integration.conftest import WEBHOOK_SECRETS, Api
@@ -218,3 +219,25 @@ async def test_only_post_is_answered(api: Api) -> None:
     response = await api.client.get("/api/webhooks/stripe")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_one_bad_row_does_not_sink_the_events_committed_with_it(api: Api) -> None:
+    writer = InboxWriter(api.db)
+    good = [an_event() for _ in range(5)]
+    rows = [
+        inbox_row(e, stripe_events.dumps(e), source="webhook", headers="{}", livemode=False)
+        for e in good
+    ]
+    bad = {**rows[0], "id": "evt_bad", "type": None}  # NOT NULL: the database refuses it
+    results = await asyncio.gather(*[writer.store(r) for r in [*rows, bad]], return_exceptions=True)
+    await writer.close()
+    assert results[:5] == [None] * 5
+    assert isinstance(results[5], Exception)
+    assert await stored(api) == 5
+
+
+async def test_an_absurd_event_id_is_refused_before_the_database(api: Api) -> None:
+    event = an_event()
+    event["id"] = "evt_" + "x" * 300
+    response = await api.post_event(event)
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "not_an_event")

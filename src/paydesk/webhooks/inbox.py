@@ -47,23 +47,44 @@ class InboxWriter:
             while len(batch) < MAX_BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
             try:
-                async with self.db.engine.begin() as connection:
-                    await connection.execute(self._statement, [row for row, _ in batch])
-            except Exception as exc:  # every waiting request answers 503 with it
+                await self._insert([row for row, _ in batch])
+            except Exception as exc:
                 log.error("inbox commit of %d events failed: %s", len(batch), type(exc).__name__)
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
+                if len(batch) == 1:
+                    _settle(batch, exc)
+                    continue
+                # One bad row must not sink the others: each alone, each answered alone.
+                for pending in batch:
+                    try:
+                        await self._insert([pending[0]])
+                    except Exception as alone:
+                        _settle([pending], alone)
+                    else:
+                        _settle([pending], None)
+                self.stored.set()
                 continue
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+            _settle(batch, None)
             self.stored.set()
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        async with self.db.engine.begin() as connection:
+            await connection.execute(self._statement, rows)
 
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _settle(batch: list[_Pending], error: Exception | None) -> None:
+    """Lets the waiting requests answer: 200 when stored, 503 with the error when not."""
+    for _, done in batch:
+        if done.done():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
 
 
 LIVEMODE_FLAG = "livemode differs from the configured Stripe key: stored, never applied"

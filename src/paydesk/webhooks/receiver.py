@@ -144,7 +144,9 @@ def _parse_event(body: bytes) -> dict[str, Any]:
         and event.get("object") == "event"
         and isinstance(event.get("id"), str)
         and event["id"].startswith("evt_")
+        and len(event["id"]) <= 255
         and isinstance(event.get("type"), str)
+        and len(event["type"]) <= 100
         and isinstance(event.get("created"), int)
         and isinstance(event.get("livemode"), bool)
         and isinstance((event.get("data") or {}).get("object"), dict)
