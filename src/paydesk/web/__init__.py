@@ -1,0 +1,1 @@
+"""Customer-facing pages: the server-rendered checkout and its result page."""

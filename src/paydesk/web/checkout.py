@@ -1,0 +1,226 @@
+"""The checkout page an order's customer opens with its checkout token, and the result page.
+
+`GET /checkout/{order_id}?token=pd_ct_…` shows the order and a card form. Card details go
+from the browser straight to Stripe (or, offline, to the sandbox speaking Stripe's API),
+never to paydesk: paydesk only receives the PaymentMethod id, as with Stripe.js.
+`GET /checkout/{order_id}/result?token=…` asks Stripe where the payment stands and says so.
+A missing, wrong or other order's token is a plain 404 page that reveals nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from paydesk.auth.service import CHECKOUT_TOKEN_PREFIX, Customer, authenticate
+from paydesk.deps import ServicesDep
+from paydesk.errors import PaydeskError
+from paydesk.money import format_amount
+from paydesk.orders.models import Order, OrderStatus
+from paydesk.orders.service import get_order
+from paydesk.payments import repository
+from paydesk.payments.models import Payment, PaymentStatus
+
+router = APIRouter(include_in_schema=False)
+
+_HERE = Path(__file__).parent
+_STATIC = _HERE / "static"
+_STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+
+_templates = Environment(
+    loader=FileSystemLoader(_HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# The publishable key the offline sandbox accepts, as Stripe.js would send one.
+SANDBOX_PUBLISHABLE_KEY = "pk_test_sandbox"
+# With real Stripe keys the page needs the account's publishable key (pk_test_… / pk_live_…).
+PUBLISHABLE_KEY_SETTING = "STRIPE_PUBLISHABLE_KEY"
+STRIPE_JS = "https://js.stripe.com/v3/"
+
+_PAID = {
+    PaymentStatus.SUCCEEDED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUNDED,
+    PaymentStatus.DISPUTED,
+    PaymentStatus.REQUIRES_CAPTURE,
+}
+_FAILED = {PaymentStatus.FAILED, PaymentStatus.CANCELED}
+_PAID_ORDERS = {
+    OrderStatus.AUTHORIZED,
+    OrderStatus.PAID,
+    OrderStatus.PARTIALLY_REFUNDED,
+    OrderStatus.REFUNDED,
+    OrderStatus.DISPUTED,
+}
+
+TokenQuery = Annotated[str | None, Query(max_length=200)]
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    name: str
+    sku: str
+    quantity: int
+    unit: str
+    total: str
+
+
+@router.get("/checkout/{order_id}", response_class=HTMLResponse)
+async def checkout_page(
+    order_id: str, request: Request, services: ServicesDep, token: TokenQuery = None
+) -> Response:
+    order = await _customer_order(services, order_id, token)
+    if order is None or token is None:
+        return _not_found()
+    settings = services.settings
+    sandbox = settings.uses_sandbox
+    api_base = (settings.stripe_api_base or "").rstrip("/")
+    publishable_key = (
+        SANDBOX_PUBLISHABLE_KEY if sandbox else settings.extra.get(PUBLISHABLE_KEY_SETTING, "")
+    )
+    result_url = str(request.url_for("checkout_result", order_id=order.id))
+    context = {
+        **_summary(order),
+        "token": token,
+        "paid": order.status in _PAID_ORDERS,
+        "canceled": order.status == OrderStatus.CANCELED,
+        "sandbox": sandbox,
+        "api_base": api_base,
+        "publishable_key": publishable_key,
+        "result_url": f"{result_url}?token={quote(token, safe='')}",
+        "stripe_js": STRIPE_JS,
+    }
+    connect = f"'self' {api_base}" if sandbox else "'self' https://api.stripe.com"
+    script = "'self'" if sandbox else f"'self' {STRIPE_JS}"
+    frame = "'none'" if sandbox else "https://js.stripe.com https://hooks.stripe.com"
+    csp = (
+        f"default-src 'self'; script-src {script}; connect-src {connect}; "
+        f"frame-src {frame}; img-src 'self' data:; style-src 'self'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+    return _page("checkout.html", context, csp=csp)
+
+
+@router.get("/checkout/{order_id}/result", response_class=HTMLResponse, name="checkout_result")
+async def checkout_result(
+    order_id: str,
+    services: ServicesDep,
+    token: TokenQuery = None,
+    payment_intent: Annotated[str | None, Query(max_length=255)] = None,
+    redirect_status: Annotated[str | None, Query(max_length=32)] = None,
+) -> Response:
+    order = await _customer_order(services, order_id, token)
+    if order is None or token is None:
+        return _not_found()
+    principal = Customer(order.id)
+    async with services.db.sessions() as session:
+        payment: Payment | None = None
+        if payment_intent:
+            payment = await repository.get_payment_by_intent(session, payment_intent)
+            if payment is not None and payment.order_id != order.id:
+                payment = None
+        if payment is None:
+            payment = await repository.open_payment_for_order(session, order.id)
+    status: str | None = None
+    decline_code: str | None = None
+    if payment is not None and payment.stripe_payment_intent_id is not None:
+        with contextlib.suppress(PaydeskError):  # Stripe unreachable: what paydesk last knew
+            payment = await services.payments.verify(principal, payment.id)
+        status = payment.status
+        decline_code = payment.last_error_code
+    outcome = _outcome(status, redirect_status, order.status)
+    checkout_url = f"/checkout/{quote(order.id, safe='')}?token={quote(token, safe='')}"
+    context = {
+        **_summary(order),
+        "outcome": outcome,
+        "decline_code": decline_code if outcome == "failed" else None,
+        "checkout_url": checkout_url,
+        "capture_later": status == PaymentStatus.REQUIRES_CAPTURE,
+    }
+    return _page("result.html", context, status_code=200)
+
+
+@router.get("/static/checkout/{name}")
+async def checkout_static(name: str) -> Response:
+    path = _STATIC / name
+    media_type = _STATIC_TYPES.get(path.suffix)
+    if media_type is None or "/" in name or name.startswith(".") or not path.is_file():
+        return Response("Not found", status_code=404, media_type="text/plain")
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+
+async def _customer_order(services: ServicesDep, order_id: str, token: str | None) -> Order | None:
+    """The order when `token` is its own checkout token; None for anything else."""
+    if not token or not token.startswith(CHECKOUT_TOKEN_PREFIX):
+        return None
+    async with services.db.sessions() as session:
+        try:
+            principal = await authenticate(session, f"Bearer {token}")
+            return await get_order(session, principal, order_id, with_items=True)
+        except PaydeskError:
+            return None
+
+
+def _outcome(status: str | None, redirect_status: str | None, order_status: str) -> str:
+    if status in _PAID or (status is None and order_status in _PAID_ORDERS):
+        return "paid"
+    if status in _FAILED or redirect_status == "failed":
+        return "failed"
+    if status in (PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_ACTION) or (
+        redirect_status == "succeeded"
+    ):
+        return "processing"
+    if status == PaymentStatus.PENDING and order_status == OrderStatus.PAYMENT_FAILED:
+        return "failed"
+    return "unpaid"
+
+
+def _summary(order: Order) -> dict[str, Any]:
+    items = sorted(order.items, key=lambda item: item.position)
+    lines = [
+        Line(
+            name=item.name,
+            sku=item.sku,
+            quantity=item.quantity,
+            unit=format_amount(item.unit_amount, order.currency),
+            total=format_amount(item.unit_amount * item.quantity, order.currency),
+        )
+        for item in items
+    ]
+    return {
+        "order_id": order.id,
+        "lines": lines,
+        "total": format_amount(order.amount, order.currency),
+        "currency": order.currency.upper(),
+    }
+
+
+def _page(
+    template: str, context: dict[str, Any], *, status_code: int = 200, csp: str | None = None
+) -> HTMLResponse:
+    html = _templates.get_template(template).render(context)
+    headers = {
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": csp
+        or (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        ),
+    }
+    return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+def _not_found() -> HTMLResponse:
+    return _page("not_found.html", {}, status_code=404)
