@@ -12,7 +12,7 @@ from paydesk.config import Settings
 from paydesk.db import Database, create_engine
 from paydesk.errors import ConfigurationError, PaydeskError
 from paydesk.notifications import outbox
-from paydesk.notifications.delivery import LEASE
+from paydesk.notifications.delivery import LEASE, NotificationDelivery
 from paydesk.notifications.models import NotificationStatus
 
 notifications_app = typer.Typer(
@@ -58,12 +58,31 @@ def notifications_retry(notification_id: str) -> None:
     _run(run)
 
 
-def _run(command: Callable[[Database], Awaitable[T]]) -> T:
+@notifications_app.command("send")
+def notifications_send() -> None:
+    """Send every notification that is due, then stop (`paydesk worker` sends them as it runs)."""
+    settings = _settings()
+
+    async def run(db: Database) -> None:
+        delivery = NotificationDelivery.from_settings(db, settings)
+        try:
+            typer.echo(f"sent {await delivery.drain()} notification(s)")
+        finally:
+            await delivery.close()
+
+    _run(run)
+
+
+def _settings() -> Settings:
     try:
-        settings = Settings.from_env(demo=True)
+        return Settings.from_env(demo=True)
     except ConfigurationError as exc:
         typer.secho(f"paydesk: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+
+
+def _run(command: Callable[[Database], Awaitable[T]]) -> T:
+    settings = _settings()
 
     async def main() -> T:
         db = Database(create_engine(settings.database_url))
