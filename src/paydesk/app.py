@@ -25,12 +25,15 @@ from paydesk.gateway.base import Gateway
 from paydesk.gateway.stripe_gateway import StripeGateway
 from paydesk.idempotency.middleware import IdempotencyMiddleware
 from paydesk.ledger.endpoints import router as ledger_router
+from paydesk.notifications.delivery import NotificationDelivery
+from paydesk.notifications.endpoints import router as notifications_router
 from paydesk.notifications.webhook_endpoints import router as webhook_endpoints_router
 from paydesk.orders.endpoints import router as orders_router
 from paydesk.payments.endpoints import router as payments_router
 from paydesk.payments.service import PaymentService
 from paydesk.refunds.endpoints import router as refunds_router
 from paydesk.refunds.service import RefundService
+from paydesk.web.checkout import router as checkout_router
 from paydesk.webhooks.endpoints import router as webhooks_router
 from paydesk.webhooks.inbox import InboxWriter
 from paydesk.webhooks.processor import InboxProcessor
@@ -78,18 +81,23 @@ def create_app(
         checkpointer = db.checkpointer()
         if checkpointer is not None:
             background.append(asyncio.create_task(checkpointer.run(stop)))
+        notifications = None
         if worker is not None:
+            notifications = NotificationDelivery.from_settings(db, settings)
             in_process = Worker(
                 InboxProcessor(db),
                 payments,
                 livemode=settings.livemode,
                 schedule=worker,
                 wakeup=inbox.stored,
+                notifications=notifications,
             )
             background.append(asyncio.create_task(in_process.run(stop)))
         yield
         stop.set()
         await asyncio.gather(*background)
+        if notifications is not None:
+            await notifications.close()
         await inbox.close()
         await stripe_gateway.close()
         if database is None:
@@ -109,6 +117,8 @@ def create_app(
     app.include_router(disputes_router)
     app.include_router(webhooks_router)
     app.include_router(webhook_endpoints_router)
+    app.include_router(notifications_router)
+    app.include_router(checkout_router)
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(
         StripeWebhookEndpoint,

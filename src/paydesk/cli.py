@@ -19,6 +19,8 @@ from paydesk.errors import ConfigurationError, PaydeskError
 from paydesk.gateway.stripe_gateway import StripeGateway
 from paydesk.logs import configure_logging
 from paydesk.money import format_amount
+from paydesk.notifications.cli import notifications_app
+from paydesk.notifications.delivery import NotificationDelivery
 from paydesk.payments.reconcile import reconcile
 from paydesk.payments.service import PaymentService
 from paydesk.refunds.service import RefundService
@@ -39,6 +41,7 @@ disputes_app = typer.Typer(help="Disputes.", no_args_is_help=True)
 app.add_typer(disputes_app, name="disputes")
 app.add_typer(keys_app, name="keys")
 app.add_typer(events_app, name="events")
+app.add_typer(notifications_app, name="notifications")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 
@@ -97,9 +100,14 @@ def worker(
             loop.add_signal_handler(signum, stop.set)
         checkpointer = tools.db.checkpointer()
         background = [checkpointer.run(stop)] if checkpointer is not None else []
-        await asyncio.gather(
-            Worker(processor, tools.payments, livemode=settings.livemode).run(stop), *background
+        notifications = NotificationDelivery.from_settings(tools.db, settings)
+        in_loop = Worker(
+            processor, tools.payments, livemode=settings.livemode, notifications=notifications
         )
+        try:
+            await asyncio.gather(in_loop.run(stop), *background)
+        finally:
+            await notifications.close()
 
     _run(settings, run)
 

@@ -30,6 +30,8 @@ class Settings:
     stripe_secret_key: str = SANDBOX_SECRET_KEY
     stripe_api_base: str | None = None
     stripe_webhook_secrets: tuple[str, ...] = ()
+    # Stripe.js in the checkout page needs it with real keys; the sandbox has its own.
+    stripe_publishable_key: str = ""
     stripe_max_retries: int = 2
     stripe_timeout_seconds: float = 20.0
     demo: bool = False
@@ -41,7 +43,6 @@ class Settings:
     # Networks (CIDR) that shop webhook URLs may resolve to although they are private or
     # loopback: empty in production; the demo and the tests name their loopback receivers.
     webhook_allowed_networks: tuple[str, ...] = ()
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def uses_sandbox(self) -> bool:
@@ -81,6 +82,7 @@ class Settings:
             stripe_secret_key=key,
             stripe_api_base=base,
             stripe_webhook_secrets=secrets,
+            stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", "").strip(),
             stripe_max_retries=_int(env, "PAYDESK_STRIPE_MAX_RETRIES", 2),
             stripe_timeout_seconds=_float(env, "PAYDESK_STRIPE_TIMEOUT", 20.0),
             demo=demo,

@@ -25,6 +25,7 @@ from paydesk.gateway.base import Gateway, IntentDeclined
 from paydesk.gateway.types import IntentSnapshot
 from paydesk.ledger.models import LedgerEntry, LedgerKind
 from paydesk.money import format_amount
+from paydesk.notifications import outbox
 from paydesk.orders.models import Order, OrderStatus
 from paydesk.orders.service import get_order
 from paydesk.payments import repository
@@ -37,7 +38,7 @@ from paydesk.payments.state import (
     order_status_for,
 )
 from paydesk.refunds import repository as refunds_repository
-from paydesk.refunds.models import Refund
+from paydesk.refunds.models import Refund, RefundStatus
 
 # Payments in these statuses cannot be confirmed again.
 _NOT_CONFIRMABLE = {
@@ -347,25 +348,33 @@ async def record_facts(
         ],
     )
     derived = derive_status(known + new, amount=payment.amount, currency=payment.currency)
+    # The payment's row lock (held by the caller) serializes every change of its order.
+    order = await session.get(Order, payment.order_id)
+    assert order is not None
     if derived.status != payment.status or derived.review_reason != payment.review_reason:
-        session.add(
-            PaymentEvent(
-                payment_id=payment.id,
-                from_status=payment.status,
-                to_status=derived.status,
-                cause=cause,
-                stripe_event_id=stripe_event_id,
-                detail=derived.review_reason,
-            )
+        change = PaymentEvent(
+            payment_id=payment.id,
+            from_status=payment.status,
+            to_status=derived.status,
+            cause=cause,
+            stripe_event_id=stripe_event_id,
+            detail=derived.review_reason,
         )
+        session.add(change)
+        await session.flush()
         payment.status = derived.status
         payment.review_reason = derived.review_reason
         if derived.status != PaymentStatus.REQUIRES_ACTION:
             payment.next_action_url = None
-        # The payment's row lock (held by the caller) serializes every change of its order.
-        order = await session.get(Order, payment.order_id)
-        assert order is not None
         order.status = order_status_for(derived)
+        await outbox.notify_payment_change(
+            session,
+            payment,
+            order,
+            from_status=change.from_status,
+            to_status=change.to_status,
+            cause=f"timeline:{change.id}",
+        )
     if (derived.captured, derived.capture_seen, derived.refunds) != (
         before.captured,
         before.capture_seen,
@@ -373,15 +382,18 @@ async def record_facts(
     ):
         await _post_ledger(session, payment, derived)
     if derived.refunds != before.refunds:
-        await _follow_refunds(session, payment, derived)
+        await _follow_refunds(session, payment, order, derived)
     if derived.disputes != before.disputes:
-        await _follow_disputes(session, payment, derived)
+        await _follow_disputes(session, payment, order, derived, before)
     return derived
 
 
-async def _follow_refunds(session: AsyncSession, payment: Payment, derived: Derived) -> None:
+async def _follow_refunds(
+    session: AsyncSession, payment: Payment, order: Order, derived: Derived
+) -> None:
     """Each refund's own status is the one derived from its facts; a refund made outside
-    paydesk (in Stripe's dashboard) is recorded when its news arrives."""
+    paydesk (in Stripe's dashboard) is recorded when its news arrives. A refund that has
+    just succeeded tells the customer and the shop."""
     for refund_id, status, amount in derived.refunds:
         refund = await refunds_repository.by_stripe_id(session, refund_id)
         if refund is None:
@@ -393,10 +405,17 @@ async def _follow_refunds(session: AsyncSession, payment: Payment, derived: Deri
                 currency=payment.currency,
             )
             session.add(refund)
+        if status == RefundStatus.SUCCEEDED and refund.status != RefundStatus.SUCCEEDED:
+            await outbox.notify_refund(session, payment, order, refund_id=refund_id, amount=amount)
         refund.status = status
 
 
-async def _follow_disputes(session: AsyncSession, payment: Payment, derived: Derived) -> None:
+async def _follow_disputes(
+    session: AsyncSession, payment: Payment, order: Order, derived: Derived, before: Derived
+) -> None:
+    """Each dispute's status is the one derived from its facts; the shop hears when one
+    opens and when it closes (each once: the outbox is unique per dispute and event)."""
+    known = {dispute_id: status for dispute_id, status, _ in before.disputes}
     for dispute_id, status, amount in derived.disputes:
         dispute = await session.get(Dispute, dispute_id)
         if dispute is None:
@@ -404,6 +423,10 @@ async def _follow_disputes(session: AsyncSession, payment: Payment, derived: Der
                 id=dispute_id, payment_id=payment.id, amount=amount, currency=payment.currency
             )
             session.add(dispute)
+        if known.get(dispute_id) != status:
+            await outbox.notify_dispute(
+                session, payment, order, dispute_id=dispute_id, status=status
+            )
         dispute.status = status
 
 

@@ -39,6 +39,13 @@ from paydesk.sandbox.webhook_endpoints import (
 )
 
 EVENT_LIST_PARAMS = LIST_PARAMS | {"type", "types", "created", "delivery_success"}
+_CORS_ORIGIN = (b"access-control-allow-origin", b"*")
+_CORS_PREFLIGHT = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, DELETE",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, Stripe-Version",
+    "Access-Control-Max-Age": "600",
+}
 
 
 class SandboxApp:
@@ -75,10 +82,16 @@ class SandboxApp:
         # With "app" in the scope, a wrong method raises HTTPException instead of answering.
         scope["app"] = self
         header = (b"request-id", request_id.encode())
+        # Like api.stripe.com, any origin may call /v1 (Stripe.js does, with a pk_ key).
+        cors = scope["path"].startswith("/v1/")
+        if cors and scope["method"] == "OPTIONS":
+            await Response(status_code=204, headers=_CORS_PREFLIGHT)(scope, receive, send)
+            return
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), header]
+                extra = [header, _CORS_ORIGIN] if cors else [header]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         try:
@@ -169,7 +182,12 @@ def create_sandbox_app(
             "POST",
             lambda c: payment_intents.cancel(c.path["pi_id"], c.params, c.context),
         ),
-        route("/v1/payment_methods", "POST", lambda c: create_payment_method(store, c.params)),
+        route(
+            "/v1/payment_methods",
+            "POST",
+            lambda c: create_payment_method(store, c.params),
+            publishable=True,
+        ),
         route("/v1/payment_methods/{pm_id}", "GET", retrieve_method),
         route("/v1/charges", "GET", lambda c: list_charges(store, c.params)),
         route("/v1/charges/{ch_id}", "GET", lambda c: retrieve_charge(store, c.path["ch_id"])),

@@ -44,7 +44,6 @@ _templates = Environment(
 # The publishable key the offline sandbox accepts, as Stripe.js would send one.
 SANDBOX_PUBLISHABLE_KEY = "pk_test_sandbox"
 # With real Stripe keys the page needs the account's publishable key (pk_test_… / pk_live_…).
-PUBLISHABLE_KEY_SETTING = "STRIPE_PUBLISHABLE_KEY"
 STRIPE_JS = "https://js.stripe.com/v3/"
 
 _PAID = {
@@ -85,9 +84,7 @@ async def checkout_page(
     settings = services.settings
     sandbox = settings.uses_sandbox
     api_base = (settings.stripe_api_base or "").rstrip("/")
-    publishable_key = (
-        SANDBOX_PUBLISHABLE_KEY if sandbox else settings.extra.get(PUBLISHABLE_KEY_SETTING, "")
-    )
+    publishable_key = SANDBOX_PUBLISHABLE_KEY if sandbox else settings.stripe_publishable_key
     result_url = str(request.url_for("checkout_result", order_id=order.id))
     context = {
         **_summary(order),

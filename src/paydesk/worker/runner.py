@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from paydesk.notifications.delivery import NotificationDelivery
 from paydesk.payments.reconcile import reconcile
 from paydesk.payments.service import PaymentService
 from paydesk.webhooks.backfill import backfill
@@ -36,14 +37,30 @@ class Worker:
         livemode: bool,
         schedule: WorkerSchedule | None = None,
         wakeup: asyncio.Event | None = None,
+        notifications: NotificationDelivery | None = None,
     ) -> None:
         self.processor = processor
         self.payments = payments
         self.livemode = livemode
         self.schedule = schedule or WorkerSchedule()
         self.wakeup = wakeup or asyncio.Event()
+        self.notifications = notifications
 
     async def run(self, stop: asyncio.Event) -> None:
+        # The outbox is sent beside the inbox, never in its way: a slow mail server or shop
+        # endpoint delays only its own messages.
+        outbox = None
+        if self.notifications is not None:
+            outbox = asyncio.create_task(
+                self.notifications.run(stop, poll_seconds=self.schedule.poll_seconds)
+            )
+        try:
+            await self._apply_inbox(stop)
+        finally:
+            if outbox is not None:
+                await outbox
+
+    async def _apply_inbox(self, stop: asyncio.Event) -> None:
         next_backfill = next_reconcile = 0.0
         while not stop.is_set():
             self.wakeup.clear()
