@@ -16,8 +16,9 @@ import uvicorn
 
 from paydesk.app import create_app
 from paydesk.auth.service import create_api_key
-from paydesk.config import SANDBOX_SECRET_KEY, Settings
+from paydesk.config import SANDBOX_SECRET_KEY, Settings, SmtpSettings
 from paydesk.db import Database, create_engine
+from paydesk.demo_sinks import MailSink, ShopBackend
 from paydesk.logs import configure_logging
 from paydesk.migrate import upgrade
 from paydesk.sandbox import SandboxConfig, SandboxServer, WebhookEndpointConfig
@@ -25,6 +26,7 @@ from paydesk.webhooks.receiver import PATH as WEBHOOK_PATH
 from paydesk.worker.runner import WorkerSchedule
 
 DEMO_DATABASE = Path("paydesk-demo.db")
+DEMO_MAIL = Path("paydesk-demo-mail")
 # Quick to react, so that what happens shows up while the newcomer watches.
 DEMO_WORKER = WorkerSchedule(
     poll_seconds=0.5,
@@ -69,6 +71,10 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
     endpoint = WebhookEndpointConfig(url=f"{public_url}{WEBHOOK_PATH}", secret=webhook_secret)
     sandbox_config = SandboxConfig(webhook_endpoints=(endpoint,), delivery_base_delay_seconds=0.5)
     sandbox = SandboxServer(sandbox_config, port=sandbox_port).start()
+    mailbox = MailSink(database_path.parent / DEMO_MAIL)
+    await asyncio.to_thread(mailbox.start)
+    shop_backend = ShopBackend()
+    await shop_backend.start()
     settings = Settings(
         database_url=database_url,
         stripe_secret_key=SANDBOX_SECRET_KEY,
@@ -76,6 +82,10 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         stripe_webhook_secrets=(webhook_secret,),
         demo=True,
         public_url=public_url,
+        smtp=SmtpSettings(port=mailbox.port, sender="Demo Shop <orders@shop.example>"),
+        # The shop's demo backend listens on loopback, which shop webhooks may not reach
+        # unless allowed.
+        webhook_allowed_networks=("127.0.0.0/8",),
     )
     db = Database(create_engine(database_url))
     async with db.transaction() as session:
@@ -100,9 +110,12 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         _say(f"paydesk is running at {settings.public_url}  (API docs: {settings.public_url}/docs)")
         _say(f"the offline Stripe sandbox is at {sandbox.url}")
         _say(f"database: {database_path}\n")
+        await _register_shop_backend(settings.public_url, shop_key, shop_backend)
         payment_id = await _scripted_purchase(settings.public_url, sandbox.url, shop_key)
         await _show_webhooks(settings.public_url, shop_key)
         await _refund_dispute_ledger(settings.public_url, sandbox, shop_key, payment_id)
+        await _show_notifications(mailbox, shop_backend)
+        await _checkout_link(settings.public_url, shop_key)
         _say(walkthrough(settings.public_url, sandbox.url, shop_key))
         _say("Press Ctrl-C to stop.")
         await serving
@@ -110,6 +123,8 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         server.should_exit = True
         await asyncio.gather(serving, return_exceptions=True)
         await asyncio.to_thread(sandbox.stop)
+        await asyncio.to_thread(mailbox.stop)
+        await shop_backend.stop()
         await db.dispose()
         _say("paydesk demo stopped.")
 
@@ -253,6 +268,55 @@ async def _show_webhooks(base_url: str, shop_key: str) -> None:
     _say("   then its worker applied them (verify had done that work already: no change):")
     for event in reversed(events):
         _say(f"     {event['id']}  {event['type']:<30} {event['status']}")
+    _say()
+
+
+async def _register_shop_backend(base_url: str, shop_key: str, backend: ShopBackend) -> None:
+    shop = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shop_key}"})
+    async with shop:
+        endpoint = await _post(
+            shop, "/api/webhook-endpoints", {"url": backend.url, "events": ["*"]}
+        )
+    backend.secret = endpoint["secret"]
+    _say(f"0. The shop registers its backend for paydesk's webhooks: {backend.url}")
+    _say("   (signed per Standard Webhooks with a secret shown once).\n")
+
+
+async def _show_notifications(mailbox: MailSink, backend: ShopBackend) -> None:
+    """Waits for the receipt and the shop's webhooks, and shows them."""
+    for _ in range(100):
+        subjects = [message["Subject"] or "" for _, message in mailbox.messages]
+        last_news = any(kind == "dispute.closed" for kind, _ in backend.received)
+        if any("receipt" in subject.lower() for subject in subjects) and last_news:
+            break
+        await asyncio.sleep(0.1)
+    _say("9. paydesk told people, once each (an outbox written with each change):")
+    for path, message in mailbox.messages:
+        _say(f"   e-mail to {message['To']}: {message['Subject']}   ({path})")
+    verified = sum(1 for _, ok in backend.received if ok)
+    kinds = ", ".join(sorted({kind for kind, _ in backend.received}))
+    _say(f"   the shop's backend got {len(backend.received)} webhooks, {verified} with a valid")
+    _say(f"   signature: {kinds}")
+    receipt = next(
+        (m for _, m in mailbox.messages if "receipt" in (m["Subject"] or "").lower()), None
+    )
+    if receipt is not None:
+        body = receipt.get_body(preferencelist=("plain",))
+        _say("   The receipt, as the customer reads it:")
+        for line in (body.get_content() if body is not None else "").strip().splitlines():
+            _say(f"     | {line}")
+    _say()
+
+
+async def _checkout_link(base_url: str, shop_key: str) -> None:
+    shop = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shop_key}"})
+    async with shop:
+        order = await _post(shop, "/api/orders", {
+            "items": ITEMS, "currency": "usd", "customer_email": "you@example.com",
+        })  # fmt: skip
+    _say("10. Pay for a fresh order in your browser (try 4242 4242 4242 4242, then")
+    _say("    4000 0000 0000 0002, or 4000 0025 0000 3155 for 3-D Secure):")
+    _say(f"    {base_url}/checkout/{order['id']}?token={order['checkout_token']}")
     _say()
 
 

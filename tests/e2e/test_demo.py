@@ -4,6 +4,7 @@ command works as printed, and Ctrl-C stops it cleanly."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -55,6 +56,12 @@ def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
         assert "the dispute is lost" in printed
         assert "dispute_withdrawal" in printed
         assert "Balance: 24.98 USD" in printed
+        assert "Your receipt for order" in printed
+        assert "| We received 51.98 USD for order" in printed
+        webhooks = re.search(r"got (\d+) webhooks, (\d+) with a valid", printed)
+        assert webhooks is not None
+        assert webhooks[1] == webhooks[2] != "0"
+        assert "/checkout/ord_" in printed
         script = printed.split("== Now you: paste these into another terminal ==")[1]
         script = script.split(WALKTHROUGH_END)[0]
         ran = subprocess.run(
