@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import stripe
+from stripe import SignatureVerificationError, WebhookSignature
 
 from paydesk.errors import (
     CardDeclined,
@@ -269,8 +270,8 @@ def verify_webhook_signature(
     failure = "no secret matched"
     for secret in secrets:
         try:
-            stripe.WebhookSignature.verify_header(text, header, secret, tolerance)
-        except stripe.SignatureVerificationError as exc:
+            WebhookSignature.verify_header(text, header, secret, tolerance)
+        except SignatureVerificationError as exc:
             failure = str(exc.user_message or "signature mismatch")
             continue
         assert header is not None

@@ -19,6 +19,7 @@ from paydesk.webhooks.models import EventStatus, InboxEvent
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
+LINGER_SECONDS = 0.002
 
 _Pending = tuple[dict[str, Any], asyncio.Future[None]]
 
@@ -44,6 +45,9 @@ class InboxWriter:
     async def _write_forever(self, queue: asyncio.Queue[_Pending]) -> None:
         while True:
             batch = [await queue.get()]
+            if queue.empty():
+                # A moment's wait lets the requests arriving together share one commit.
+                await asyncio.sleep(LINGER_SECONDS)
             while len(batch) < MAX_BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
             try:
