@@ -25,6 +25,8 @@ from types import TracebackType
 
 import aiohttp
 
+from paydesk.demo_sinks import MailSink
+
 HOST = "127.0.0.1"
 BENCH_DIR = Path(__file__).resolve().parent
 PAYDESK = Path(sys.executable).with_name("paydesk")
@@ -127,6 +129,7 @@ class Stack:
     paydesk: Process = field(init=False)
     sandbox_url: str = field(init=False, default="")
     paydesk_url: str = field(init=False, default="")
+    mailbox: MailSink = field(init=False)
 
     def __enter__(self) -> Stack:
         self.workdir = Path(tempfile.mkdtemp(prefix="paydesk-bench-"))
@@ -153,10 +156,14 @@ class Stack:
         self.sandbox_url = f"http://{HOST}:{sandbox_port}"
         self.paydesk_url = f"http://{HOST}:{paydesk_port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYDESK_", "STRIPE_"))}
+        # Receipts really go out, to a mailbox on loopback, as they would in production.
+        self.mailbox = MailSink(self.workdir / "mail")
+        self.mailbox.start()
         env.update(
             PAYDESK_DATABASE_URL=url,
             STRIPE_SECRET_KEY="sk_test_paydesk_bench",
             STRIPE_API_BASE=self.sandbox_url,
+            PAYDESK_SMTP_PORT=str(self.mailbox.port),
             PYTHONUNBUFFERED="1",
         )
         if self.webhook_secrets:
@@ -212,6 +219,9 @@ class Stack:
         for process in processes:
             if process is not None:
                 process.stop()
+        mailbox = getattr(self, "mailbox", None)
+        if mailbox is not None:
+            mailbox.stop()
         if failed:
             for process in processes:
                 if process is not None and (tail := process.log_tail()):
