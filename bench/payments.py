@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import pstats
 import shlex
 import signal
 import sys
@@ -28,11 +27,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import orjson
 
+from profiling import print_profile
 from stack import Stack
 
 ITEMS = [{"sku": "BOOK-1", "name": "A book", "unit_amount": 2500, "quantity": 2}]
@@ -302,45 +301,6 @@ async def run(args: argparse.Namespace, stack: Stack) -> Report:
     )
 
 
-def by_library(stats: Any) -> list[tuple[str, float]]:
-    """Own CPU time summed by installed package, paydesk module, or the standard library."""
-    totals: dict[str, float] = {}
-    for (filename, _line, function), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
-        if "site-packages/" in filename:
-            key = filename.split("site-packages/", 1)[1].split("/", 1)[0]
-        elif "/paydesk/" in filename:
-            key = "paydesk." + filename.rsplit("/paydesk/", 1)[1].split("/", 1)[0]
-        elif filename == "~":
-            key = "built-in: " + function.split(" of ")[0].strip("<>")
-        else:
-            key = "stdlib"
-        totals[key] = totals.get(key, 0.0) + own
-    return sorted(totals.items(), key=lambda item: -item[1])
-
-
-def print_profile(path: Path, payments: int, top: int = 25) -> None:
-    deadline = time.monotonic() + 10
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not path.exists():
-        print(f"\nno profile was written to {path}", file=sys.stderr)
-        return
-    stats: Any = pstats.Stats(str(path))
-    per_payment = stats.total_tt * 1000 / max(payments, 1)
-    print(
-        f"\nprofile of paydesk's event loop thread (CPU time) during the {payments} timed "
-        f"payments: {stats.total_tt:.2f} s, {per_payment:.2f} ms per payment; in {path}"
-    )
-    print("own time by library:")
-    for name, seconds in by_library(stats)[:12]:
-        share = seconds / stats.total_tt if stats.total_tt else 0.0
-        print(f"  {share:6.1%}  {seconds * 1000 / max(payments, 1):7.2f} ms/payment  {name}")
-    print(f"\ntop {top} by own time")
-    stats.sort_stats("tottime").print_stats(top)
-    print(f"top {top} by cumulative time (a coroutine's counts every time it is resumed)")
-    stats.sort_stats("cumulative").print_stats(top)
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
@@ -394,7 +354,14 @@ def main() -> int:
         return 1
     report.print()
     if args.profile is not None:
-        print_profile(args.profile, report.payments.count)
+        count = report.payments.count
+        print_profile(
+            args.profile,
+            count,
+            unit="payment",
+            during=f"the {count} timed payments",
+            cumulative=True,
+        )
     return 1 if report.errors else 0
 
 

@@ -30,7 +30,6 @@ import hmac
 import math
 import multiprocessing
 import os
-import pstats
 import secrets
 import shlex
 import signal
@@ -46,7 +45,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from payments import by_library, cpu_seconds
+from payments import cpu_seconds
+from profiling import print_profile
 from stack import Stack
 
 SECRET = "whsec_paydesk_bench_" + secrets.token_hex(16)
@@ -835,30 +835,6 @@ class Report:
         ]
 
 
-def print_profile(path: Path, events: int, top: int = 30) -> None:
-    deadline = time.monotonic() + 10
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not path.exists():
-        print(f"\nno profile was written to {path}", file=sys.stderr)
-        return
-    stats: Any = pstats.Stats(str(path))
-    per_event = stats.total_tt * 1000 / max(events, 1)
-    print(
-        f"\nprofile of paydesk's event loop thread (CPU time) during phase A, {events} events: "
-        f"{stats.total_tt:.2f} s, {per_event:.3f} ms per event; in {path}"
-    )
-    print("own time by library:")
-    for name, seconds in by_library(stats)[:15]:
-        share = seconds / stats.total_tt if stats.total_tt else 0.0
-        print(f"  {share:6.1%}  {seconds * 1000 / max(events, 1):7.3f} ms/event  {name}")
-    print(f"\ntop {top} by own time")
-    stats.sort_stats("tottime").print_stats(top)
-
-
-# --- main ----------------------------------------------------------------------------------
-
-
 def run(args: argparse.Namespace) -> Report:
     tag = "".join(secrets.choice(ALPHANUMERIC) for _ in range(10))
     at_rate = math.ceil(args.rate * args.duration)
@@ -987,7 +963,8 @@ def main() -> int:
         return 1
     report.print()
     if args.profile is not None:
-        print_profile(args.profile, report.throughput.count)
+        count = report.throughput.count
+        print_profile(args.profile, count, unit="event", during=f"phase A, {count} events", top=30)
     if report.failed:
         print("bench: FAILED: events refused, or stored events differ from acknowledged ones")
     return 1 if report.failed else 0
