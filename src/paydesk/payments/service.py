@@ -68,12 +68,11 @@ def now_ms() -> int:
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """A snapshot of the PaymentIntent, when it was true and who told us."""
+    """A snapshot of the PaymentIntent from Stripe's API, when it was true and who asked."""
 
     intent: IntentSnapshot
     observed_at: int
     cause: Cause
-    stripe_event_id: str | None = None
 
 
 class PaymentService:
@@ -289,7 +288,6 @@ async def apply_observation(
         payment,
         [intent.fact(observation.observed_at)],
         cause=observation.cause,
-        stripe_event_id=observation.stripe_event_id,
         decline_code=intent.decline_code,
         latest_charge=intent.latest_charge,
     )
