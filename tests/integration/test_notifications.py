@@ -11,6 +11,7 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
 from paydesk.config import Settings
-from paydesk.db import new_id
+from paydesk.db import new_id, utcnow
 from paydesk.notifications import outbox
 from paydesk.notifications.delivery import DeliveryPolicy, NotificationDelivery
 from paydesk.notifications.mailer import Mailer
@@ -402,3 +403,21 @@ async def test_a_payment_held_for_review_sends_no_receipt(api: Api, receiver: Re
     [shop] = await rows(api, channel="webhook")
     assert shop.kind == "payment.succeeded"
     assert "differs" in json.loads(shop.payload)["data"]["review_reason"]
+
+
+async def test_an_endpoint_failing_for_days_is_disabled_and_says_why(
+    api: Api, smtp_server: SmtpServer, outbox_worker: NotificationDelivery, receiver: Receiver
+) -> None:
+    endpoint = await register(api, receiver.url, ["payment.succeeded"])
+    async with api.db.transaction() as session:
+        found = await session.get(ShopWebhookEndpoint, endpoint.id)
+        assert found is not None
+        found.failing_since = utcnow() - timedelta(days=4)
+    receiver.answers = [500]
+    await succeed(api)
+    await outbox_worker.drain()
+    async with api.db.sessions() as session:
+        found = await session.get(ShopWebhookEndpoint, endpoint.id)
+    assert found is not None
+    assert found.status == EndpointStatus.DISABLED
+    assert "failing since" in (found.disabled_reason or "")

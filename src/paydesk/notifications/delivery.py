@@ -45,6 +45,9 @@ LEASE = timedelta(minutes=5)
 
 # E-mail: ten attempts over about three hours (each delay 50-100% of its ceiling).
 EMAIL_RETRY = RetryPolicy(max_attempts=10, base_delay_seconds=60, max_delay_seconds=3600)
+# An endpoint that has failed every delivery for this long is disabled, and says why.
+ENDPOINT_FAILING_LIMIT = timedelta(days=3)
+
 # Shop webhooks: eighteen attempts over about three days, at most twelve hours apart.
 WEBHOOK_RETRY = RetryPolicy(max_attempts=18, base_delay_seconds=60, max_delay_seconds=12 * 3600)
 
@@ -286,8 +289,14 @@ async def _endpoint_failing(
         )
         .values(failing_since=now)
     )
+    endpoint = await session.get(ShopWebhookEndpoint, endpoint_id)
+    failing_since = endpoint.failing_since if endpoint is not None else None
+    reason = None
     if outcome.gone:
         reason = f"answered 410 Gone to {notification_id} at {now:%Y-%m-%d %H:%M:%S} UTC"
+    elif failing_since is not None and now - failing_since > ENDPOINT_FAILING_LIMIT:
+        reason = f"failing since {failing_since:%Y-%m-%d %H:%M:%S} UTC, every delivery refused"
+    if reason is not None:
         await session.execute(
             update(ShopWebhookEndpoint)
             .where(
