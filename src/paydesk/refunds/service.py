@@ -12,7 +12,13 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.db import Database, new_id
-from paydesk.errors import Conflict, InvalidRequest, NotFound, PaydeskError
+from paydesk.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PaydeskError,
+    PaymentProviderUnavailable,
+)
 from paydesk.gateway.base import Gateway
 from paydesk.gateway.types import refund_fact
 from paydesk.money import format_amount
@@ -63,9 +69,10 @@ class RefundService:
                 metadata={"paydesk_refund_id": refund.id, "paydesk_payment_id": payment_id},
                 idempotency_key=f"paydesk-{refund.id}",
             )
+        except PaymentProviderUnavailable:
+            raise  # no answer: the refund may exist at Stripe, so the reservation stays
         except PaydeskError as error:
-            if error.status_code != 502 or error.code != "stripe_unreachable":
-                await self._refused(refund.id, error)
+            await self._refused(refund.id, error)
             raise
         async with self.db.transaction() as session:
             payment = await payments_repository.get_payment(session, payment_id, for_update=True)
