@@ -194,3 +194,21 @@ async def test_openapi_describes_the_api(api: Api) -> None:
     spec = (await api.client.get("/openapi.json")).json()
     assert {"/api/orders", "/api/payments", "/api/payments/verify"} <= set(spec["paths"])
     assert (await api.client.get("/docs")).status_code == 200
+
+
+async def test_the_same_idempotency_key_at_once_runs_the_request_once(api: Api) -> None:
+    order = await api.create_order()
+    body = {"order_id": order["id"], "payment_method": "pm_card_visa"}
+    key = {"Idempotency-Key": "double-click"}
+    answers = await asyncio.gather(
+        *[api.client.post("/api/payments", json=body, headers=key) for _ in range(5)]
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes.count(200) >= 1
+    assert set(codes) <= {200, 409}
+    for answer in answers:
+        if answer.status_code == 409:
+            assert answer.json()["error"]["code"] == "idempotency_key_in_use"
+    assert api.stripe.calls.count("confirm") == 1
+    replay = await api.client.post("/api/payments", json=body, headers=key)
+    assert replay.headers["idempotent-replayed"] == "true"
