@@ -360,7 +360,7 @@ async def test_a_failing_outbox_never_holds_up_the_payment(
     async def broken(*_args: Any) -> list[ShopWebhookEndpoint]:
         raise RuntimeError("endpoint table unreadable")
 
-    monkeypatch.setattr(outbox, "subscribed_endpoints", broken)
+    monkeypatch.setattr(outbox, "enabled_endpoints", broken)
     order, payment, event = await succeed(api)
     async with api.db.sessions() as session:
         assert (await session.get(InboxEvent, event["id"])).status == EventStatus.PROCESSED  # type: ignore[union-attr]

@@ -26,7 +26,7 @@ from paydesk.notifications.models import (
     Notification,
     NotificationStatus,
 )
-from paydesk.notifications.shop_webhooks import subscribed_endpoints
+from paydesk.notifications.shop_webhooks import enabled_endpoints, subscribed
 from paydesk.orders.models import Order, OrderItem, OrderStatus
 from paydesk.payments.models import Payment, PaymentStatus
 
@@ -163,9 +163,10 @@ async def _queue(
                 items = await _items(session, order.id)
                 body = email_payload(email, payment, order, items, extra, now)
                 rows.append(_row(Channel.EMAIL, email, cause, order.customer_email, payment, body))
+            endpoints = await enabled_endpoints(session) if events else []
             for event in events:
                 body = webhook_payload(event, payment, order, extra, now)
-                for endpoint in await subscribed_endpoints(session, event):
+                for endpoint in subscribed(endpoints, event):
                     rows.append(_row(Channel.WEBHOOK, event, cause, endpoint.id, payment, body))
             if rows:
                 await session.execute(_insert(session), rows)

@@ -183,14 +183,23 @@ async def rotate_secret(
     return endpoint
 
 
-async def subscribed_endpoints(session: AsyncSession, event_type: str) -> list[ShopWebhookEndpoint]:
-    """The enabled endpoints that asked for `event_type`, by name or with `*`."""
+async def enabled_endpoints(session: AsyncSession) -> list[ShopWebhookEndpoint]:
     rows = await session.scalars(
         select(ShopWebhookEndpoint)
         .where(ShopWebhookEndpoint.status == EndpointStatus.ENABLED)
         .order_by(ShopWebhookEndpoint.created_at, ShopWebhookEndpoint.id)
     )
-    return [e for e in rows if {event_type, ALL_EVENTS} & set(event_types(e))]
+    return list(rows)
+
+
+def subscribed(endpoints: list[ShopWebhookEndpoint], event_type: str) -> list[ShopWebhookEndpoint]:
+    """The endpoints that asked for `event_type`, by name or with `*`."""
+    return [e for e in endpoints if {event_type, ALL_EVENTS} & set(event_types(e))]
+
+
+async def subscribed_endpoints(session: AsyncSession, event_type: str) -> list[ShopWebhookEndpoint]:
+    """The enabled endpoints that asked for `event_type`, by name or with `*`."""
+    return subscribed(await enabled_endpoints(session), event_type)
 
 
 # --- Delivery ----------------------------------------------------------------------------

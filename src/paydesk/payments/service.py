@@ -265,9 +265,9 @@ class PaymentService:
             payment = await repository.get_payment(session, payment_id, for_update=True)
             if payment is None:
                 raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
-            await apply_observation(session, payment, observation)
             if confirmed:
                 payment.confirm_attempts += 1
+            await apply_observation(session, payment, observation)
             return payment
 
 
@@ -346,10 +346,12 @@ async def record_facts(
         ],
     )
     derived = derive_status(known + new, amount=payment.amount, currency=payment.currency)
+    changed = derived.status != payment.status or derived.review_reason != payment.review_reason
+    moved = (derived.refunds, derived.disputes) != (before.refunds, before.disputes)
     # The payment's row lock (held by the caller) serializes every change of its order.
-    order = await session.get(Order, payment.order_id)
-    assert order is not None
-    if derived.status != payment.status or derived.review_reason != payment.review_reason:
+    order = await session.get(Order, payment.order_id) if changed or moved else None
+    if changed:
+        assert order is not None
         change = PaymentEvent(
             payment_id=payment.id,
             from_status=payment.status,
@@ -379,10 +381,12 @@ async def record_facts(
         before.refunds,
     ):
         await _post_ledger(session, payment, derived)
-    if derived.refunds != before.refunds:
-        await _follow_refunds(session, payment, order, derived)
-    if derived.disputes != before.disputes:
-        await _follow_disputes(session, payment, order, derived, before)
+    if moved:
+        assert order is not None
+        if derived.refunds != before.refunds:
+            await _follow_refunds(session, payment, order, derived)
+        if derived.disputes != before.disputes:
+            await _follow_disputes(session, payment, order, derived, before)
     return derived
 
 
