@@ -141,6 +141,10 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer. Writers of this process queue here, first come first
+        # served, instead of polling SQLite's lock from their threads (its busy handler
+        # sleeps, and lets late comers overtake). Other processes still wait on the lock.
+        self._writer = asyncio.Lock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -149,9 +153,13 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed when the block ends, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        async with self.writing(), self.sessions() as session, session.begin():
             await session.connection(execution_options={_WRITES: True})
             yield session
+
+    def writing(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """Held around every write: this process's turn at SQLite's one writer."""
+        return self._writer if self._writer is not None else contextlib.nullcontext()
 
     def checkpointer(self) -> SqliteCheckpointer | None:
         """What keeps the WAL short on SQLite; None on other databases."""

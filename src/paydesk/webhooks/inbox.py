@@ -71,7 +71,7 @@ class InboxWriter:
             self.stored.set()
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
-        async with self.db.engine.begin() as connection:
+        async with self.db.writing(), self.db.engine.begin() as connection:
             await connection.execute(self._statement, rows)
 
     async def close(self) -> None:
