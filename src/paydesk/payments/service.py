@@ -317,7 +317,8 @@ async def record_facts(
     down what changed: the timeline, the order's status and the ledger. Facts already
     known change nothing and cost no write."""
     known = await repository.facts(session, payment.id)
-    new = [fact for fact in dict.fromkeys(facts) if fact not in set(known)]
+    seen = set(known)
+    new = [fact for fact in dict.fromkeys(facts) if fact not in seen]
     before = derive_status(known, amount=payment.amount, currency=payment.currency)
     if not new:
         return before
