@@ -167,12 +167,17 @@ def reconcile_command(
         float, typer.Option(help="Check payments waiting longer than this.")
     ] = 15,
 ) -> None:
-    """Ask Stripe about every payment stuck pending, processing or requiring action."""
+    """Ask Stripe about every payment stuck pending, processing or requiring action, and
+    about refunds whose request to Stripe got no answer."""
     settings = _settings()
 
     async def run(tools: Tools) -> None:
-        checked = await reconcile(tools.payments, older_than=timedelta(minutes=older_than_minutes))
+        age = timedelta(minutes=older_than_minutes)
+        checked = await reconcile(tools.payments, older_than=age)
         typer.echo(f"checked {checked} payment(s) with Stripe")
+        refunds = RefundService(tools.db, tools.payments.gateway)
+        settled = await refunds.settle_unanswered(older_than=age)
+        typer.echo(f"settled {settled} refund(s) Stripe never answered for")
 
     _run(settings, run)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from paydesk.ledger.models import LedgerEntry
+from paydesk.refunds.models import Refund, RefundStatus
+from paydesk.refunds.service import RefundService
 from tests.integration.conftest import Api
 
 ITEM = {"sku": "LAMP", "name": "Lamp", "unit_amount": 5000, "quantity": 1}
@@ -173,4 +176,38 @@ async def test_partial_capture_in_zero_and_three_decimal_currencies(
         shown,
     )
     assert await status_of(api, order, payment) == ("refunded", "refunded")
+    assert await ledger_sum(api, payment) == 0
+
+
+async def test_a_refund_stripe_never_answered_for_is_settled_later(api: Api) -> None:
+    _, payment = await paid(api)
+    service = RefundService(api.db, api.stripe)
+    api.stripe.reachable = False
+    assert (await refund(api, payment, amount=1000)).status_code == 502  # never reached Stripe
+    api.stripe.reachable = True
+    [lost] = (await api.client.get(f"/api/payments/{payment['id']}/refunds")).json()["data"]
+    # Stripe made this one, but its answer was lost on the way back.
+    await api.stripe.create_refund(
+        payment["stripe_payment_intent_id"],
+        amount=2000,
+        reason=None,
+        metadata={"paydesk_refund_id": "rf_answer_lost"},
+        idempotency_key="lost-answer",
+    )
+    async with api.db.transaction() as session:
+        session.add(
+            Refund(id="rf_answer_lost", payment_id=payment["id"], amount=2000, currency="usd",
+                   status=RefundStatus.PENDING)
+        )  # fmt: skip
+    held = await refund(api, payment, amount=2001)
+    assert held.status_code == 400  # 10.00 + 20.00 are held of 50.00
+    assert await service.settle_unanswered(older_than=timedelta(0)) == 2
+    by_id = {
+        r["id"]: r
+        for r in (await api.client.get(f"/api/payments/{payment['id']}/refunds")).json()["data"]
+    }
+    assert by_id[lost["id"]]["status"] == "canceled"
+    assert by_id["rf_answer_lost"]["status"] == "succeeded"
+    assert by_id["rf_answer_lost"]["stripe_refund_id"].startswith("re_")
+    assert (await refund(api, payment, amount=3000)).status_code == 201  # the 10.00 is free again
     assert await ledger_sum(api, payment) == 0

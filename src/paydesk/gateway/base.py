@@ -68,6 +68,10 @@ class Gateway(Protocol):
         """Stripe's Refund object."""
         ...
 
+    async def list_refunds(self, intent_id: str) -> list[dict[str, Any]]:
+        """Stripe's Refund objects of a PaymentIntent."""
+        ...
+
     async def update_dispute(
         self,
         dispute_id: str,

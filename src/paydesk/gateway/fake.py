@@ -185,6 +185,10 @@ class FakeGateway:
         self._refunds[idempotency_key] = refund
         return refund
 
+    async def list_refunds(self, intent_id: str) -> list[dict[str, Any]]:
+        self._call("list_refunds")
+        return [r for r in self._refunds.values() if r["payment_intent"] == intent_id]
+
     async def update_dispute(
         self,
         dispute_id: str,

@@ -149,6 +149,13 @@ class StripeGateway:
             )
         return refund.to_dict()
 
+    async def list_refunds(self, intent_id: str) -> list[dict[str, Any]]:
+        with _translated_errors():
+            page = await self._client.v1.refunds.list_async(
+                {"payment_intent": intent_id, "limit": 100}
+            )
+        return [refund.to_dict() for refund in page.data]
+
     async def update_dispute(
         self,
         dispute_id: str,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paydesk.refunds.models import HOLDING, Refund
+from paydesk.refunds.models import HOLDING, Refund, RefundStatus
 
 
 async def for_payment(session: AsyncSession, payment_id: str) -> Sequence[Refund]:
@@ -45,3 +46,13 @@ async def link(session: AsyncSession, refund: dict[str, Any]) -> None:
 
 async def by_stripe_id(session: AsyncSession, stripe_refund_id: str) -> Refund | None:
     return await session.scalar(select(Refund).where(Refund.stripe_refund_id == stripe_refund_id))
+
+
+async def unanswered(session: AsyncSession, *, before: datetime) -> Sequence[Refund]:
+    """Reservations made before `before` that Stripe never answered for."""
+    query = select(Refund).where(
+        Refund.stripe_refund_id.is_(None),
+        Refund.status == RefundStatus.PENDING,
+        Refund.created_at < before,
+    )
+    return (await session.scalars(query)).all()

@@ -8,10 +8,11 @@ from the reservation's id, so a retried request refunds once."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paydesk.db import Database, new_id
+from paydesk.db import Database, new_id, utcnow
 from paydesk.errors import (
     Conflict,
     InvalidRequest,
@@ -84,6 +85,53 @@ class RefundService:
             current = await session.get(Refund, refund.id)
             assert current is not None
             return current
+
+    async def settle_unanswered(self, *, older_than: timedelta) -> int:
+        """Refunds reserved here whose call to Stripe got no answer: linked to the refund
+        Stripe made for them (found by the id paydesk put in its metadata), or, when Stripe
+        has none after `older_than`, canceled so their amount is refundable again. Returns
+        how many were settled."""
+        async with self.db.sessions() as session:
+            waiting = await repository.unanswered(session, before=utcnow() - older_than)
+        settled = 0
+        for refund in waiting:
+            intent_id = await self._intent_of(refund.payment_id)
+            try:
+                at_stripe = await self.gateway.list_refunds(intent_id)
+            except PaydeskError as error:
+                log.warning("refund %s not settled: %s", refund.id, error.message)
+                continue
+            made = [
+                r
+                for r in at_stripe
+                if (r.get("metadata") or {}).get("paydesk_refund_id") == refund.id
+            ]
+            async with self.db.transaction() as session:
+                payment = await payments_repository.get_payment(
+                    session, refund.payment_id, for_update=True
+                )
+                current = await session.get(Refund, refund.id)
+                assert payment is not None
+                assert current is not None
+                if current.stripe_refund_id is not None:
+                    continue  # its news arrived meanwhile
+                if made:
+                    await repository.link(session, made[0])
+                    await record_facts(
+                        session, payment, [refund_fact(made[0], now_ms())], cause=Cause.RECONCILE
+                    )
+                else:
+                    current.status = RefundStatus.CANCELED
+                    current.failure_reason = "the request never reached Stripe"
+            settled += 1
+        return settled
+
+    async def _intent_of(self, payment_id: str) -> str:
+        async with self.db.sessions() as session:
+            payment = await payments_repository.get_payment(session, payment_id)
+        assert payment is not None
+        assert payment.stripe_payment_intent_id is not None
+        return payment.stripe_payment_intent_id
 
     async def _reserve(
         self, payment_id: str, amount: int | None, reason: str | None, client_key: str | None

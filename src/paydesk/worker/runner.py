@@ -14,6 +14,7 @@ from datetime import timedelta
 from paydesk.notifications.delivery import NotificationDelivery
 from paydesk.payments.reconcile import reconcile
 from paydesk.payments.service import PaymentService
+from paydesk.refunds.service import RefundService
 from paydesk.webhooks.backfill import backfill
 from paydesk.webhooks.processor import InboxProcessor
 
@@ -76,6 +77,9 @@ class Worker:
                 if reconcile_every is not None and now >= next_reconcile:
                     next_reconcile = now + reconcile_every
                     await reconcile(self.payments, older_than=self.schedule.reconcile_older_than)
+                    await RefundService(self.payments.db, self.payments.gateway).settle_unanswered(
+                        older_than=self.schedule.reconcile_older_than
+                    )
             except Exception:
                 # A database or Stripe outage must not end the worker: log it and go on.
                 log.exception("worker cycle failed; next try in %.1fs", self.schedule.poll_seconds)
