@@ -33,6 +33,7 @@ from paydesk.payments.endpoints import router as payments_router
 from paydesk.payments.service import PaymentService
 from paydesk.refunds.endpoints import router as refunds_router
 from paydesk.refunds.service import RefundService
+from paydesk.web import dashboard
 from paydesk.web.checkout import router as checkout_router
 from paydesk.webhooks.endpoints import router as webhooks_router
 from paydesk.webhooks.inbox import InboxWriter
@@ -121,6 +122,7 @@ def create_app(
     app.include_router(webhook_endpoints_router)
     app.include_router(notifications_router)
     app.include_router(checkout_router)
+    dashboard.install(app)
     app.add_middleware(IdempotencyMiddleware, db=db)
     app.add_middleware(
         StripeWebhookEndpoint,

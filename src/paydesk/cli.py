@@ -21,6 +21,7 @@ from paydesk.logs import configure_logging
 from paydesk.money import format_amount
 from paydesk.notifications.cli import notifications_app
 from paydesk.notifications.delivery import NotificationDelivery
+from paydesk.operators.cli import operators_app
 from paydesk.payments.reconcile import reconcile
 from paydesk.payments.service import PaymentService
 from paydesk.refunds.service import RefundService
@@ -42,6 +43,7 @@ app.add_typer(disputes_app, name="disputes")
 app.add_typer(keys_app, name="keys")
 app.add_typer(events_app, name="events")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(operators_app, name="operators")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 

@@ -6,6 +6,7 @@ from paydesk.disputes.models import Dispute
 from paydesk.idempotency.models import IdempotencyRecord
 from paydesk.ledger.models import LedgerEntry
 from paydesk.notifications.models import DeliveryAttempt, Notification, ShopWebhookEndpoint
+from paydesk.operators.models import Operator, OperatorSession
 from paydesk.orders.models import Order, OrderItem
 from paydesk.payments.models import Payment, PaymentEvent, PaymentFact
 from paydesk.refunds.models import Refund
@@ -20,6 +21,8 @@ __all__ = [
     "InboxEvent",
     "LedgerEntry",
     "Notification",
+    "Operator",
+    "OperatorSession",
     "Order",
     "OrderItem",
     "Payment",

@@ -49,3 +49,21 @@ def format_amount(amount: int, currency: str) -> str:
     whole, minor = divmod(abs(amount), 10**digits) if digits else (abs(amount), 0)
     text = f"{whole:,}" if not digits else f"{whole:,}.{minor:0{digits}d}"
     return f"{sign}{text} {currency.upper()}"
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """What a person types, in major units, as minor units: `"12.5", "eur"` → `1250`,
+    `"1,000", "jpy"` → `1000`. Raises ValueError, with a message for that person, when the
+    text is not an amount of that currency (too many decimals, a sign, letters)."""
+    digits = exponent(currency)
+    cleaned = text.strip().replace(",", "").replace(" ", "")
+    whole, dot, minor = cleaned.partition(".")
+    if not whole.isdigit() and not (dot and whole == "" and minor.isdigit()):
+        raise ValueError(f"“{text}” is not an amount.")
+    if dot and not minor.isdigit():
+        raise ValueError(f"“{text}” is not an amount.")
+    if len(minor) > digits:
+        places = "no decimals" if digits == 0 else f"at most {digits} decimals"
+        raise ValueError(f"{currency.upper()} amounts have {places}.")
+    scale: int = 10**digits
+    return int(whole or "0") * scale + int(minor.ljust(digits, "0") or "0")

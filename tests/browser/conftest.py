@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from paydesk.operators.service import create_operator
+from tests.fixtures.paydesk import Paydesk
+
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
@@ -86,3 +89,31 @@ def screenshot(page: Page) -> Screenshot:
         return path
 
     return take
+
+
+OPERATOR_EMAIL = "owner@example.com"
+OPERATOR_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+async def operator(paydesk: Paydesk) -> tuple[str, str]:
+    """An operator account in the test's paydesk: (e-mail, password)."""
+    async with paydesk.db.transaction() as session:
+        await create_operator(session, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    return OPERATOR_EMAIL, OPERATOR_PASSWORD
+
+
+async def sign_in(page: Page, paydesk: Paydesk, email: str, password: str) -> None:
+    """Signs in through the login form, with the keyboard, as an operator would."""
+    await page.goto(f"{paydesk.url}/dashboard/login")
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_label("Password").press("Enter")
+    await page.wait_for_url(f"{paydesk.url}/dashboard")
+
+
+@pytest.fixture
+async def operator_page(page: Page, paydesk: Paydesk, operator: tuple[str, str]) -> Page:
+    """The browser page, signed in to the dashboard and showing the overview."""
+    await sign_in(page, paydesk, *operator)
+    return page

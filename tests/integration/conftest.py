@@ -6,12 +6,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from paydesk.app import create_app
 from paydesk.auth.service import create_api_key
 from paydesk.config import Settings
 from paydesk.db import Database
 from paydesk.gateway.fake import FakeGateway
+from paydesk.operators.models import OperatorSession
+from paydesk.operators.service import create_operator
 from paydesk.webhooks.processor import InboxProcessor, RetryPolicy
 from tests import stripe_events
 
@@ -27,6 +30,7 @@ class Api:
     stripe: FakeGateway
     shop_key: str
     processor: InboxProcessor
+    transport: httpx.ASGITransport
 
     async def post_event(
         self, event: dict[str, Any], *, secret: str = WEBHOOK_SECRETS[1], **headers: str
@@ -82,4 +86,44 @@ async def api(database: Database) -> AsyncIterator[Api]:
             stripe=stripe,
             shop_key=shop_key,
             processor=InboxProcessor(database, RetryPolicy(max_attempts=3, base_delay_seconds=0)),
+            transport=transport,
         )
+
+
+OPERATOR_EMAIL = "operator@example.com"
+OPERATOR_PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Dashboard:
+    """A browser-like client signed in to the dashboard (cookies kept, no API key)."""
+
+    client: httpx.AsyncClient
+    csrf_token: str
+
+    async def post(self, url: str, data: dict[str, str] | None = None) -> httpx.Response:
+        """A form post with this session's CSRF token, as the dashboard's own forms send."""
+        return await self.client.post(url, data={"csrf_token": self.csrf_token, **(data or {})})
+
+
+@pytest.fixture
+async def dashboard(api: Api) -> AsyncIterator[Dashboard]:
+    async with api.db.transaction() as session:
+        await create_operator(session, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    async with httpx.AsyncClient(transport=api.transport, base_url="http://paydesk.test") as client:
+        form = await client.get("/dashboard/login")
+        assert form.status_code == 200, form.text
+        signed_in = await client.post(
+            "/dashboard/login",
+            data={
+                "csrf_token": client.cookies["paydesk_login_csrf"],
+                "email": OPERATOR_EMAIL,
+                "password": OPERATOR_PASSWORD,
+                "next": "/dashboard",
+            },
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        async with api.db.sessions() as session:
+            csrf_token = await session.scalar(select(OperatorSession.csrf_token))
+        assert csrf_token is not None
+        yield Dashboard(client=client, csrf_token=csrf_token)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
-from paydesk.config import Settings
-from paydesk.db import Database, create_engine
-from paydesk.errors import ConfigurationError, PaydeskError
+from paydesk.cli_support import run_with_database, settings_or_exit
+from paydesk.db import Database
 from paydesk.notifications import outbox
 from paydesk.notifications.delivery import LEASE, NotificationDelivery
 from paydesk.notifications.models import NotificationStatus
@@ -18,8 +15,6 @@ from paydesk.notifications.models import NotificationStatus
 notifications_app = typer.Typer(
     help="E-mails to customers and webhooks to the shop.", no_args_is_help=True
 )
-
-T = TypeVar("T")
 
 
 @notifications_app.command("list")
@@ -43,7 +38,7 @@ def notifications_list(
                 f"  {n.created_at:%Y-%m-%d %H:%M:%S}  {n.recipient}  {n.last_error or ''}".rstrip()
             )
 
-    _run(run)
+    run_with_database(run)
 
 
 @notifications_app.command("retry")
@@ -55,13 +50,13 @@ def notifications_retry(notification_id: str) -> None:
             row = await outbox.retry_notification(session, notification_id, lease=LEASE)
         typer.echo(f"notification {row.id} is due now")
 
-    _run(run)
+    run_with_database(run)
 
 
 @notifications_app.command("send")
 def notifications_send() -> None:
     """Send every notification that is due, then stop (`paydesk worker` sends them as it runs)."""
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def run(db: Database) -> None:
         delivery = NotificationDelivery.from_settings(db, settings)
@@ -70,29 +65,4 @@ def notifications_send() -> None:
         finally:
             await delivery.close()
 
-    _run(run)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env(demo=True)
-    except ConfigurationError as exc:
-        typer.secho(f"paydesk: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
-
-
-def _run(command: Callable[[Database], Awaitable[T]]) -> T:
-    settings = _settings()
-
-    async def main() -> T:
-        db = Database(create_engine(settings.database_url))
-        try:
-            return await command(db)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except PaydeskError as error:
-        typer.secho(f"paydesk: {error.message} ({error.code})", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
+    run_with_database(run)

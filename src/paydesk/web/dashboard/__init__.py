@@ -1,0 +1,44 @@
+"""The operator dashboard at /dashboard: server-rendered pages over paydesk's services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from paydesk.web.dashboard import auth, inbox, overview, payments
+from paydesk.web.dashboard.common import (
+    SECURITY_HEADERS,
+    CsrfRefused,
+    LoginRequired,
+    login_url,
+    redirect,
+    templates,
+)
+
+_STATIC = Path(__file__).parents[1] / "static" / "dashboard"
+_STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
+
+
+def install(app: FastAPI) -> None:
+    """Adds the dashboard's pages, its static files and its two answers to `app`."""
+    for module in (auth, overview, payments, inbox):
+        app.include_router(module.router)
+
+    @app.get("/dashboard/static/{name}", include_in_schema=False)
+    async def dashboard_static(name: str) -> Response:
+        path = _STATIC / name
+        media_type = _STATIC_TYPES.get(path.suffix)
+        if media_type is None or "/" in name or name.startswith(".") or not path.is_file():
+            return Response("Not found", status_code=404, media_type="text/plain")
+        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(_request: Request, exc: LoginRequired) -> Response:
+        return redirect(login_url(exc.next_url))
+
+    @app.exception_handler(CsrfRefused)
+    async def csrf_refused(_request: Request, _exc: CsrfRefused) -> Response:
+        html = templates.get_template("dashboard/csrf_refused.html").render()
+        return HTMLResponse(html, status_code=403, headers=SECURITY_HEADERS)
