@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -29,8 +30,12 @@ SESSION_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD_LENGTH = 12
 
 _hasher = PasswordHasher()
-# Checked when the e-mail is unknown, so that an unknown account takes as long as a known one.
-_UNKNOWN = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _unknown_account_hash() -> str:
+    """Checked when the e-mail is unknown, so an unknown account takes as long as a known one."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +47,12 @@ class SignedIn:
     csrf_token: str
 
 
-@dataclass(frozen=True, slots=True)
 class LoginRefused(Exception):
     """Wrong e-mail or password, or a locked account (`locked_until` set)."""
 
-    locked_until: datetime | None = None
+    def __init__(self, locked_until: datetime | None = None) -> None:
+        super().__init__("login refused")
+        self.locked_until = locked_until
 
 
 def normalize_email(email: str) -> str:
@@ -99,28 +105,23 @@ async def log_in(db: Database, email: str, password: str) -> str:
         )
     now = utcnow()
     if operator is None:
-        await _verify(_UNKNOWN, password)
+        await _verify(await asyncio.to_thread(_unknown_account_hash), password)
         raise LoginRefused()
     if operator.locked_until is not None and operator.locked_until > now:
         raise LoginRefused(locked_until=operator.locked_until)
     correct = await _verify(operator.password_hash, password)
+    if not correct:
+        raise LoginRefused(locked_until=await _count_failure(db, operator.id, now))
+    token = secrets.token_urlsafe(32)
     async with db.transaction() as session:
         current = await session.get(Operator, operator.id, with_for_update=True)
         if current is None:
-            raise LoginRefused()
-        if not correct:
-            current.failed_logins += 1
-            if current.failed_logins >= MAX_FAILED_LOGINS:
-                current.failed_logins = 0
-                current.locked_until = now + LOCKOUT
-                raise LoginRefused(locked_until=current.locked_until)
             raise LoginRefused()
         current.failed_logins = 0
         current.locked_until = None
         current.last_login_at = now
         if _hasher.check_needs_rehash(current.password_hash):
             current.password_hash = await asyncio.to_thread(_hasher.hash, password)
-        token = secrets.token_urlsafe(32)
         session.add(
             OperatorSession(
                 token_hash=_digest(token),
@@ -132,6 +133,20 @@ async def log_in(db: Database, email: str, password: str) -> str:
         )
         await session.execute(delete(OperatorSession).where(OperatorSession.expires_at <= now))
     return token
+
+
+async def _count_failure(db: Database, operator_id: str, now: datetime) -> datetime | None:
+    """One more wrong password in a row; the lock's end when this one locks the account."""
+    async with db.transaction() as session:
+        current = await session.get(Operator, operator_id, with_for_update=True)
+        if current is None:
+            return None
+        current.failed_logins += 1
+        if current.failed_logins < MAX_FAILED_LOGINS:
+            return None
+        current.failed_logins = 0
+        current.locked_until = now + LOCKOUT
+        return current.locked_until
 
 
 async def signed_in(db: Database, token: str) -> SignedIn | None:
