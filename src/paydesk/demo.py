@@ -21,6 +21,7 @@ from paydesk.db import Database, create_engine
 from paydesk.demo_sinks import MailSink, ShopBackend
 from paydesk.logs import configure_logging
 from paydesk.migrate import upgrade
+from paydesk.operators.service import create_operator
 from paydesk.sandbox import SandboxConfig, SandboxServer, WebhookEndpointConfig
 from paydesk.webhooks.receiver import PATH as WEBHOOK_PATH
 from paydesk.worker.runner import WorkerSchedule
@@ -35,6 +36,7 @@ DEMO_WORKER = WorkerSchedule(
     reconcile_older_than=timedelta(minutes=2),
 )
 WALKTHROUGH_END = "# (end of walkthrough)"
+DEMO_OPERATOR = "demo@shop.example"
 ITEMS = [
     {"sku": "TEE-BLK-M", "name": "T-shirt, black, M", "unit_amount": 1999, "quantity": 2},
     {"sku": "MUG-01", "name": "Mug", "unit_amount": 1200, "quantity": 1},
@@ -88,8 +90,10 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         webhook_allowed_networks=("127.0.0.0/8",),
     )
     db = Database(create_engine(database_url))
+    operator_password = secrets.token_urlsafe(12)
     async with db.transaction() as session:
         shop_key, _ = await create_api_key(session, "demo shop")
+        await create_operator(session, DEMO_OPERATOR, operator_password)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, database=db, worker=DEMO_WORKER),
@@ -116,6 +120,7 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         await _refund_dispute_ledger(settings.public_url, sandbox, shop_key, payment_id)
         await _show_notifications(mailbox, shop_backend)
         await _checkout_link(settings.public_url, shop_key)
+        _dashboard(settings.public_url, operator_password)
         _say(walkthrough(settings.public_url, sandbox.url, shop_key))
         _say("Press Ctrl-C to stop.")
         await serving
@@ -317,6 +322,14 @@ async def _checkout_link(base_url: str, shop_key: str) -> None:
     _say("10. Pay for a fresh order in your browser (try 4242 4242 4242 4242, then")
     _say("    4000 0000 0000 0002, or 4000 0025 0000 3155 for 3-D Secure):")
     _say(f"    {base_url}/checkout/{order['id']}?token={order['checkout_token']}")
+    _say()
+
+
+def _dashboard(base_url: str, password: str) -> None:
+    _say("11. Everything above, as an operator sees it: today's payments, each one's story,")
+    _say("    refunds with a click, the webhook inbox. Sign in at")
+    _say(f"    {base_url}/dashboard")
+    _say(f"    as {DEMO_OPERATOR} with the password {password}")
     _say()
 
 
