@@ -21,7 +21,11 @@ class InboxEvent(Base):
     """A Stripe event as it arrived: raw body and headers first, work second."""
 
     __tablename__ = "inbox_events"
-    __table_args__ = (Index("ix_inbox_events_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_inbox_events_due", "status", "next_attempt_at"),
+        # The dashboard's list: newest first, paged by (received_at, id).
+        Index("ix_inbox_events_received", "received_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(255), primary_key=True)  # Stripe's event id
     type: Mapped[str] = mapped_column(String(100))

@@ -1,4 +1,4 @@
-"""Operators who sign in to the dashboard, and their sessions.
+"""Operators who sign in to the dashboard, their sessions, and the inbox in arrival order.
 
 Revision ID: 1dbfa920361d
 Revises: fc3582cb66b1
@@ -51,8 +51,13 @@ def upgrade() -> None:
             batch_op.f("ix_operator_sessions_operator_id"), ["operator_id"], unique=False
         )
 
+    with op.batch_alter_table("inbox_events", schema=None) as batch_op:
+        batch_op.create_index("ix_inbox_events_received", ["received_at", "id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("inbox_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbox_events_received")
     with op.batch_alter_table("operator_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_operator_sessions_operator_id"))
 
