@@ -69,7 +69,7 @@ class Payment(Base):
     last_error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     last_error_message: Mapped[str | None] = mapped_column(Text, default=None)
     review_reason: Mapped[str | None] = mapped_column(Text, default=None)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

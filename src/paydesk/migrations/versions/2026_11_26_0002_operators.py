@@ -1,4 +1,5 @@
-"""Operators who sign in to the dashboard, their sessions, and the inbox in arrival order.
+"""Operators who sign in to the dashboard, their sessions, and the indexes its pages read
+by: payments by creation, the inbox in arrival order.
 
 Revision ID: 1dbfa920361d
 Revises: fc3582cb66b1
@@ -53,9 +54,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table("inbox_events", schema=None) as batch_op:
         batch_op.create_index("ix_inbox_events_received", ["received_at", "id"], unique=False)
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payments_created_at"), ["created_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payments_created_at"))
     with op.batch_alter_table("inbox_events", schema=None) as batch_op:
         batch_op.drop_index("ix_inbox_events_received")
     with op.batch_alter_table("operator_sessions", schema=None) as batch_op:
