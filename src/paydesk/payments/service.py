@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from paydesk.auth.service import Customer, Principal
 from paydesk.db import Database, new_id
 from paydesk.disputes.models import Dispute
-from paydesk.errors import Conflict, InvalidRequest, NotFound
+from paydesk.errors import Conflict, InvalidRequest, NotFound, PaydeskError
 from paydesk.gateway.base import Gateway, IntentDeclined
 from paydesk.gateway.types import IntentSnapshot
 from paydesk.ledger.models import LedgerEntry, LedgerKind
@@ -68,11 +68,50 @@ def now_ms() -> int:
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """A snapshot of the PaymentIntent from Stripe's API, when it was true and who asked."""
+    """A snapshot of the PaymentIntent from Stripe's API, when it was true and who asked:
+    `operator` is the e-mail of the dashboard operator whose action it answers, if any."""
 
     intent: IntentSnapshot
     observed_at: int
     cause: Cause
+    operator: str | None = None
+
+
+def asked_by(operator: str | None) -> Cause:
+    """An action an operator took in the dashboard, or one the shop asked for by API."""
+    return Cause.OPERATOR if operator is not None else Cause.API
+
+
+def capture_refusal(payment: Payment, amount: int | None) -> PaydeskError | None:
+    """Why `capture` would refuse to take `amount` (None: all) of the payment, as the error
+    it raises; None when it would ask Stripe."""
+    if payment.status != PaymentStatus.REQUIRES_CAPTURE:
+        return Conflict(
+            f"Payment {payment.id} is {payment.status}: only an authorized payment "
+            "(requires_capture) can be captured.",
+            code="payment_not_capturable",
+        )
+    if amount is not None and amount > payment.amount:
+        return InvalidRequest(
+            f"At most {format_amount(payment.amount, payment.currency)} was authorized.",
+            code="amount_too_large",
+            param="amount",
+        )
+    return None
+
+
+def cancel_refusal(payment: Payment) -> Conflict | None:
+    """Why `cancel` would refuse to cancel the payment, as the error it raises; None when
+    it would ask Stripe."""
+    reason = _NOT_CANCELABLE.get(PaymentStatus(payment.status))
+    if reason is not None:
+        return Conflict(f"Payment {payment.id} {reason}.", code="payment_not_cancelable")
+    if payment.stripe_payment_intent_id is None:
+        return Conflict(
+            f"Payment {payment.id} has no PaymentIntent yet; nothing to cancel.",
+            code="payment_not_started",
+        )
+    return None
 
 
 class PaymentService:
@@ -110,47 +149,39 @@ class PaymentService:
         intent = await self.gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
         return await self.apply(payment.id, Observation(intent, now_ms(), Cause.API))
 
-    async def capture(self, payment_id: str, *, amount: int | None) -> Payment:
-        """Takes all of an authorized payment, or `amount` of it; the rest is released."""
+    async def capture(
+        self, payment_id: str, *, amount: int | None, operator: str | None = None
+    ) -> Payment:
+        """Takes all of an authorized payment, or `amount` of it; the rest is released.
+        `operator` names the dashboard operator who asked, for the timeline."""
         payment = await self._shop_payment(payment_id)
-        if payment.status != PaymentStatus.REQUIRES_CAPTURE:
-            raise Conflict(
-                f"Payment {payment.id} is {payment.status}: only an authorized payment "
-                "(requires_capture) can be captured.",
-                code="payment_not_capturable",
-            )
-        if amount is not None and amount > payment.amount:
-            raise InvalidRequest(
-                f"At most {format_amount(payment.amount, payment.currency)} was authorized.",
-                code="amount_too_large",
-                param="amount",
-            )
+        refusal = capture_refusal(payment, amount)
+        if refusal is not None:
+            raise refusal
         assert payment.stripe_payment_intent_id is not None
         intent = await self.gateway.capture_payment_intent(
             payment.stripe_payment_intent_id,
             amount=amount,
             idempotency_key=f"paydesk-{payment.id}-capture-{amount or 'all'}",
         )
-        return await self.apply(payment.id, Observation(intent, now_ms(), Cause.API))
+        observation = Observation(intent, now_ms(), asked_by(operator), operator)
+        return await self.apply(payment.id, observation)
 
-    async def cancel(self, payment_id: str) -> Payment:
+    async def cancel(self, payment_id: str, *, operator: str | None = None) -> Payment:
         """Releases an authorized payment, or abandons one not paid yet; its order is
-        canceled with it."""
+        canceled with it. `operator` names the dashboard operator who asked."""
         payment = await self._shop_payment(payment_id)
-        reason = _NOT_CANCELABLE.get(PaymentStatus(payment.status))
-        if reason is not None:
-            raise Conflict(f"Payment {payment.id} {reason}.", code="payment_not_cancelable")
-        if payment.stripe_payment_intent_id is None:
-            raise Conflict(
-                f"Payment {payment.id} has no PaymentIntent yet; nothing to cancel.",
-                code="payment_not_started",
-            )
+        refusal = cancel_refusal(payment)
+        if refusal is not None:
+            raise refusal
+        assert payment.stripe_payment_intent_id is not None
         intent = await self.gateway.cancel_payment_intent(
             payment.stripe_payment_intent_id,
             reason="requested_by_customer",
             idempotency_key=f"paydesk-{payment.id}-cancel",
         )
-        return await self.apply(payment.id, Observation(intent, now_ms(), Cause.API))
+        observation = Observation(intent, now_ms(), asked_by(operator), operator)
+        return await self.apply(payment.id, observation)
 
     async def _shop_payment(self, payment_id: str) -> Payment:
         async with self.db.sessions() as session:
@@ -290,6 +321,7 @@ async def apply_observation(
         cause=observation.cause,
         decline_code=intent.decline_code,
         latest_charge=intent.latest_charge,
+        operator=observation.operator,
     )
 
 
@@ -312,10 +344,11 @@ async def record_facts(
     stripe_event_id: str | None = None,
     decline_code: str | None = None,
     latest_charge: str | None = None,
+    operator: str | None = None,
 ) -> Derived:
     """Records what Stripe said as facts, derives the status from every fact, and writes
-    down what changed: the timeline, the order's status and the ledger. Facts already
-    known change nothing and cost no write."""
+    down what changed: the timeline (naming the `operator` who asked, if one did), the
+    order's status and the ledger. Facts already known change nothing and cost no write."""
     known = await repository.facts(session, payment.id)
     seen = set(known)
     new = [fact for fact in dict.fromkeys(facts) if fact not in seen]
@@ -359,7 +392,7 @@ async def record_facts(
             to_status=derived.status,
             cause=cause,
             stripe_event_id=stripe_event_id,
-            detail=derived.review_reason,
+            detail=_timeline_detail(derived.review_reason, operator),
         )
         session.add(change)
         await session.flush()
@@ -389,6 +422,12 @@ async def record_facts(
         if derived.disputes != before.disputes:
             await _follow_disputes(session, payment, order, derived, before)
     return derived
+
+
+def _timeline_detail(review_reason: str | None, operator: str | None) -> str | None:
+    """Why a payment is held for review, and which operator's action changed it."""
+    parts = [review_reason, f"by {operator}" if operator else None]
+    return "; ".join(part for part in parts if part) or None
 
 
 async def _follow_refunds(

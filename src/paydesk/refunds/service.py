@@ -25,7 +25,7 @@ from paydesk.gateway.types import refund_fact
 from paydesk.money import format_amount
 from paydesk.payments import repository as payments_repository
 from paydesk.payments.models import Cause, Payment, PaymentStatus
-from paydesk.payments.service import now_ms, record_facts
+from paydesk.payments.service import asked_by, now_ms, record_facts
 from paydesk.payments.state import derive_status
 from paydesk.refunds import repository
 from paydesk.refunds.models import Refund, RefundStatus
@@ -58,7 +58,11 @@ class RefundService:
         amount: int | None,
         reason: str | None,
         client_key: str | None = None,
+        operator: str | None = None,
     ) -> Refund:
+        """Refunds `amount` (None: all that is refundable). The same `client_key` again
+        finds the refund it made instead of making another; `operator` names the dashboard
+        operator who asked, for the timeline."""
         refund, intent_id = await self._reserve(payment_id, amount, reason, client_key)
         if refund.stripe_refund_id is not None:
             return refund  # the same request, answered before
@@ -80,11 +84,24 @@ class RefundService:
             assert payment is not None
             await repository.link(session, stripe_refund)
             await record_facts(
-                session, payment, [refund_fact(stripe_refund, now_ms())], cause=Cause.API
+                session,
+                payment,
+                [refund_fact(stripe_refund, now_ms())],
+                cause=asked_by(operator),
+                operator=operator,
             )
             current = await session.get(Refund, refund.id)
             assert current is not None
             return current
+
+    async def refundable(self, payment_id: str) -> int:
+        """How much of the payment can be refunded now; Conflict, saying why, when its
+        status allows no refund at all."""
+        async with self.db.sessions() as session:
+            payment = await payments_repository.get_payment(session, payment_id)
+            if payment is None:
+                raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
+            return await self._refundable(session, payment)
 
     async def settle_unanswered(self, *, older_than: timedelta) -> int:
         """Refunds reserved here whose call to Stripe got no answer: linked to the refund

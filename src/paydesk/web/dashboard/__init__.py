@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from paydesk.web.dashboard import auth, inbox, overview, payments
+from paydesk.web.dashboard import auth, inbox, overview, payment_actions, payment_detail, payments
 from paydesk.web.dashboard.common import (
     SECURITY_HEADERS,
     CsrfRefused,
@@ -23,7 +23,7 @@ _STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
 
 def install(app: FastAPI) -> None:
     """Adds the dashboard's pages, its static files and its two answers to `app`."""
-    for module in (auth, overview, payments, inbox):
+    for module in (auth, overview, payments, payment_detail, payment_actions, inbox):
         app.include_router(module.router)
 
     @app.get("/dashboard/static/{name}", include_in_schema=False)

@@ -1,0 +1,99 @@
+"""One payment's page: its order, money, timeline, Stripe's facts, refunds, disputes, ledger,
+webhook events and notifications, and the forms for what an operator may do with it now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from paydesk.deps import Services, ServicesDep
+from paydesk.errors import Conflict
+from paydesk.operators.service import SignedIn
+from paydesk.payments.service import cancel_refusal, capture_refusal
+from paydesk.refunds.service import REASONS
+from paydesk.web.dashboard.common import OperatorDep, page
+from paydesk.web.dashboard.payment_queries import payment_record
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+# What an action's redirect may say: a code in the URL, never text taken from it.
+NOTICES = {
+    "refunded": "Refund made: it is listed under Refunds and in the ledger.",
+    "refund_pending": (
+        "Refund sent to Stripe, which has not confirmed it yet: its status under Refunds "
+        "follows Stripe's answer."
+    ),
+    "captured": "Payment captured: the money taken is in the ledger.",
+    "canceled": "Payment canceled, and its order with it.",
+}
+ALERTS = {
+    "refund_failed": "Stripe did not make the refund: its reason is under Refunds.",
+}
+
+
+@router.get("/payments/{payment_id}", response_class=HTMLResponse)
+async def payment_page(
+    payment_id: str, request: Request, operator: OperatorDep, services: ServicesDep
+) -> Response:
+    code = request.query_params.get("notice", "")
+    return await render_payment(
+        request,
+        operator,
+        services,
+        payment_id,
+        notice=NOTICES.get(code),
+        error=ALERTS.get(code),
+    )
+
+
+async def render_payment(
+    request: Request,
+    operator: SignedIn,
+    services: Services,
+    payment_id: str,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The payment's page; after a refused action, with its `error` and what was typed."""
+    async with services.db.sessions() as session:
+        record = await payment_record(session, payment_id)
+    if record is None:
+        return payment_not_found(request, operator, payment_id)
+    try:
+        refundable: int | None = await services.refunds.refundable(record.payment.id)
+    except Conflict:
+        refundable = None
+    form = form or {}
+    context: dict[str, Any] = {
+        "section": "payments",
+        "record": record,
+        "payment": record.payment,
+        "order": record.order,
+        "notice": notice,
+        "error": error,
+        "refundable": refundable,
+        "can_capture": capture_refusal(record.payment, None) is None,
+        "can_cancel": cancel_refusal(record.payment) is None,
+        "reasons": REASONS,
+        "action": form.get("action", ""),
+        "typed_amount": form.get("amount", ""),
+        "typed_reason": form.get("reason", "requested_by_customer"),
+    }
+    return page(
+        "payment.html", context, operator=operator, request=request, status_code=status_code
+    )
+
+
+def payment_not_found(request: Request, operator: SignedIn, payment_id: str) -> Response:
+    context = {
+        "section": "payments",
+        "message": f"There is no payment {payment_id}.",
+        "back_url": "/dashboard/payments",
+        "back_label": "Back to payments",
+    }
+    return page("not_found.html", context, operator=operator, request=request, status_code=404)
