@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 from paydesk.demo import WALKTHROUGH_END
 
 
@@ -34,6 +36,24 @@ def read_until(process: subprocess.Popen[str], marker: str, timeout: float = 60)
         if marker in line:
             return "".join(lines)
     raise AssertionError(f"{marker!r} never came; the demo printed:\n{''.join(lines)}")
+
+
+def assert_dashboard_opens(url: str, email: str, password: str) -> None:
+    """The printed operator login works, and the overview counts the demo's payments."""
+    with httpx.Client(timeout=30) as browser:
+        browser.get(f"{url}/login").raise_for_status()
+        signed_in = browser.post(
+            f"{url}/login",
+            data={
+                "csrf_token": browser.cookies["paydesk_login_csrf"],
+                "email": email,
+                "password": password,
+            },
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        overview = browser.get(url)
+        assert overview.status_code == 200, overview.text
+        assert email in overview.text
 
 
 def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
@@ -62,6 +82,9 @@ def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
         assert webhooks is not None
         assert webhooks[1] == webhooks[2] != "0"
         assert "/checkout/ord_" in printed
+        sign_in = re.search(r"(http://\S+/dashboard)\n\s+as (\S+) with the password (\S+)", printed)
+        assert sign_in is not None, printed
+        assert_dashboard_opens(*sign_in.groups())
         script = printed.split("== Now you: paste these into another terminal ==")[1]
         script = script.split(WALKTHROUGH_END)[0]
         ran = subprocess.run(
