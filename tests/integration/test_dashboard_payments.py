@@ -302,7 +302,7 @@ async def test_the_payment_page_shows_its_whole_story(api: Api, dashboard: Dashb
         ("succeeded", "partially refunded", "api"),
     ]
     # Refunds, ledger with its running balance, Stripe's facts.
-    assert "10.00 USD duplicate succeeded" in shown
+    assert "10.00 USD duplicate the shop's API succeeded" in shown
     assert "51.98 USD 51.98 USD" in shown  # the charge, and the balance after it
     assert "-10.00 USD 41.98 USD" in shown  # the refund, and the balance after it
     assert "webhook " + applied["id"] in shown
@@ -389,6 +389,24 @@ async def test_a_partial_refund_through_the_confirmation_page(
     assert f"operator · by {OPERATOR_EMAIL}" in page
     assert "-12.50 USD 39.48 USD" in page
     assert "Up to 39.48 USD" in page
+
+
+async def test_each_refund_says_who_asked_for_it(api: Api, dashboard: Dashboard) -> None:
+    _, payment = await paid(api)
+    by_api = await api.client.post(f"/api/payments/{payment['id']}/refunds", json={"amount": 500})
+    assert by_api.status_code == 201, by_api.text
+    asked = await ask(dashboard, payment["id"], "refund", amount="1.00", reason="duplicate")
+    assert (await confirm(dashboard, payment["id"], asked)).status_code == 303
+    async with api.db.sessions() as session:
+        rows = await session.execute(
+            select(Refund.amount, Refund.requested_by)
+            .where(Refund.payment_id == payment["id"])
+            .order_by(Refund.amount)
+        )
+        assert [tuple(row) for row in rows] == [(100, OPERATOR_EMAIL), (500, "api")]
+    page = text(await dashboard.client.get(f"/dashboard/payments/{payment['id']}"))
+    assert f"1.00 USD duplicate {OPERATOR_EMAIL} succeeded" in page
+    assert "5.00 USD — the shop's API succeeded" in page
 
 
 async def test_a_confirmation_sent_twice_refunds_once(api: Api, dashboard: Dashboard) -> None:

@@ -39,5 +39,8 @@ class Refund(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text, default=None)
     # The caller's Idempotency-Key: a retried request finds its refund instead of a new one.
     client_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Who asked: a dashboard operator's e-mail, `api` (the shop's key), or None for a refund
+    # made outside paydesk and found in Stripe's events.
+    requested_by: Mapped[str | None] = mapped_column(String(320), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

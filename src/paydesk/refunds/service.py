@@ -63,7 +63,9 @@ class RefundService:
         """Refunds `amount` (None: all that is refundable). The same `client_key` again
         finds the refund it made instead of making another; `operator` names the dashboard
         operator who asked, for the timeline."""
-        refund, intent_id = await self._reserve(payment_id, amount, reason, client_key)
+        refund, intent_id = await self._reserve(
+            payment_id, amount, reason, client_key, requested_by=operator or "api"
+        )
         if refund.stripe_refund_id is not None:
             return refund  # the same request, answered before
         try:
@@ -151,7 +153,13 @@ class RefundService:
         return payment.stripe_payment_intent_id
 
     async def _reserve(
-        self, payment_id: str, amount: int | None, reason: str | None, client_key: str | None
+        self,
+        payment_id: str,
+        amount: int | None,
+        reason: str | None,
+        client_key: str | None,
+        *,
+        requested_by: str,
     ) -> tuple[Refund, str]:
         async with self.db.transaction() as session:
             payment = await payments_repository.get_payment(session, payment_id, for_update=True)
@@ -179,6 +187,7 @@ class RefundService:
                 reason=reason,
                 status=RefundStatus.PENDING,
                 client_key=client_key,
+                requested_by=requested_by,
             )
             session.add(refund)
             await session.flush()

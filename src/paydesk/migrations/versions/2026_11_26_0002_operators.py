@@ -1,5 +1,5 @@
-"""Operators who sign in to the dashboard, their sessions, and the indexes its pages read
-by: payments by creation, the inbox in arrival order.
+"""Operators who sign in to the dashboard, their sessions, who asked for each refund, and
+the indexes the dashboard reads by: payments by creation, the inbox in arrival order.
 
 Revision ID: 1dbfa920361d
 Revises: fc3582cb66b1
@@ -54,11 +54,15 @@ def upgrade() -> None:
 
     with op.batch_alter_table("inbox_events", schema=None) as batch_op:
         batch_op.create_index("ix_inbox_events_received", ["received_at", "id"], unique=False)
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("requested_by", sa.String(length=320), nullable=True))
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_payments_created_at"), ["created_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_column("requested_by")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payments_created_at"))
     with op.batch_alter_table("inbox_events", schema=None) as batch_op:
