@@ -15,7 +15,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from paydesk.deps import ServicesDep
-from paydesk.operators.service import LOCKOUT, SESSION_LIFETIME, LoginRefused, log_in, log_out
+from paydesk.operators.service import (
+    LOCKOUT,
+    MAX_FAILED_LOGINS,
+    SESSION_LIFETIME,
+    LoginRefused,
+    log_in,
+    log_out,
+)
 from paydesk.web.dashboard.common import (
     SESSION_COOKIE,
     CsrfRefused,
@@ -102,6 +109,7 @@ def _login_form(
         "login_csrf": csrf,
         "signed_out": request.query_params.get("signed_out") == "1",
         "lockout_minutes": int(LOCKOUT.total_seconds() // 60),
+        "max_failures": MAX_FAILED_LOGINS,
     }
     response = page("login.html", context, operator=None, request=request, status_code=status_code)
     response.set_cookie(
