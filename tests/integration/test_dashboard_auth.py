@@ -199,3 +199,13 @@ async def test_a_new_password_unlocks_the_account_and_ends_its_sessions(
         assert await set_password(session, "nobody@example.com", "a brand new passphrase") is None
     assert await signed_in(api.db, dashboard.client.cookies["paydesk_session"]) is None
     assert await log_in(api.db, OPERATOR_EMAIL, "a brand new passphrase")
+
+
+async def test_a_form_too_large_is_refused_before_it_is_read_to_the_end(
+    api: Api, dashboard: Dashboard
+) -> None:
+    answer = await dashboard.post("/dashboard/logout", {"padding": "x" * (600 * 1024)})
+    assert answer.status_code == 413
+    assert "The form sent more than 512 KiB; nothing was changed." in answer.text
+    async with api.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(OperatorSession)) == 1

@@ -9,8 +9,10 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from paydesk.web.dashboard import auth, inbox, overview, payment_actions, payment_detail, payments
 from paydesk.web.dashboard.common import (
+    MAX_FORM_BYTES,
     SECURITY_HEADERS,
     CsrfRefused,
+    FormTooLarge,
     LoginRequired,
     login_url,
     redirect,
@@ -42,3 +44,13 @@ def install(app: FastAPI) -> None:
     async def csrf_refused(_request: Request, _exc: CsrfRefused) -> Response:
         html = templates.get_template("dashboard/csrf_refused.html").render()
         return HTMLResponse(html, status_code=403, headers=SECURITY_HEADERS)
+
+    @app.exception_handler(FormTooLarge)
+    async def form_too_large(_request: Request, _exc: FormTooLarge) -> Response:
+        html = templates.get_template("dashboard/not_found.html").render(
+            title="Form too large",
+            message=f"The form sent more than {MAX_FORM_BYTES // 1024} KiB; nothing was changed. "
+            "Shorten what was typed and send it again.",
+            back_label="Back to the dashboard",
+        )
+        return HTMLResponse(html, status_code=413, headers=SECURITY_HEADERS)

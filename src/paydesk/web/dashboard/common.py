@@ -22,7 +22,8 @@ from paydesk.money import format_amount
 from paydesk.operators.service import SignedIn, signed_in
 
 SESSION_COOKIE = "paydesk_session"
-MAX_FORM_BYTES = 64 * 1024
+# Room for a dispute's evidence: a dozen fields of up to 20,000 characters each.
+MAX_FORM_BYTES = 512 * 1024
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -46,6 +47,10 @@ class LoginRequired(Exception):
 
 class CsrfRefused(Exception):
     """A form without this session's CSRF token: the app answers 403 and does nothing."""
+
+
+class FormTooLarge(Exception):
+    """A form body over `MAX_FORM_BYTES`: the app answers 413 and does nothing."""
 
 
 def money(amount: int | None, currency: str) -> str:
@@ -94,9 +99,7 @@ async def read_form(request: Request) -> dict[str, str]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            break
-    if len(body) > MAX_FORM_BYTES:
-        return {}
+            raise FormTooLarge()
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
 
