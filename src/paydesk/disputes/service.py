@@ -13,8 +13,7 @@ from paydesk.errors import Conflict, NotFound
 from paydesk.gateway.base import Gateway
 from paydesk.gateway.types import dispute_fact
 from paydesk.payments import repository as payments_repository
-from paydesk.payments.models import Cause
-from paydesk.payments.service import now_ms, record_facts
+from paydesk.payments.service import asked_by, now_ms, record_facts
 from paydesk.payments.state import DISPUTE_OPEN
 
 
@@ -24,8 +23,16 @@ class DisputeService:
         self.gateway = gateway
 
     async def submit_evidence(
-        self, dispute_id: str, evidence: dict[str, str], *, submit: bool
+        self,
+        dispute_id: str,
+        evidence: dict[str, str],
+        *,
+        submit: bool,
+        operator: str | None = None,
     ) -> Dispute:
+        """Sends `evidence` to Stripe as a draft, or with `submit` to the bank (final).
+        `operator` names the dashboard operator who sent it: what Stripe answers is recorded
+        as their doing, and the timeline names them should the payment's status change."""
         async with self.db.sessions() as session:
             dispute = await repository.get(session, dispute_id)
         if dispute is None:
@@ -52,5 +59,11 @@ class DisputeService:
             row = await repository.record(session, payment.id, answer)
             if submit:
                 row.evidence_submitted = True
-            await record_facts(session, payment, [dispute_fact(answer, now_ms())], cause=Cause.API)
+            await record_facts(
+                session,
+                payment,
+                [dispute_fact(answer, now_ms())],
+                cause=asked_by(operator),
+                operator=operator,
+            )
             return row

@@ -7,7 +7,16 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from paydesk.web.dashboard import auth, inbox, overview, payment_actions, payment_detail, payments
+from paydesk.web.dashboard import (
+    auth,
+    dispute_actions,
+    inbox,
+    notification_actions,
+    overview,
+    payment_actions,
+    payment_detail,
+    payments,
+)
 from paydesk.web.dashboard.common import (
     MAX_FORM_BYTES,
     SECURITY_HEADERS,
@@ -25,7 +34,16 @@ _STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
 
 def install(app: FastAPI) -> None:
     """Adds the dashboard's pages, its static files and its two answers to `app`."""
-    for module in (auth, overview, payments, payment_detail, payment_actions, inbox):
+    for module in (
+        auth,
+        overview,
+        payments,
+        payment_detail,
+        payment_actions,
+        dispute_actions,
+        notification_actions,
+        inbox,
+    ):
         app.include_router(module.router)
 
     @app.get("/dashboard/static/{name}", include_in_schema=False)

@@ -8,12 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from paydesk.db import utcnow
 from paydesk.deps import Services, ServicesDep
 from paydesk.errors import Conflict
 from paydesk.operators.service import SignedIn
 from paydesk.payments.service import cancel_refusal, capture_refusal
 from paydesk.refunds.service import REASONS
 from paydesk.web.dashboard.common import OperatorDep, page
+from paydesk.web.dashboard.evidence_form import EVIDENCE_FIELDS, MAX_CHARACTERS, evidence_forms
 from paydesk.web.dashboard.payment_queries import payment_record
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -27,6 +29,19 @@ NOTICES = {
     ),
     "captured": "Payment captured: the money taken is in the ledger.",
     "canceled": "Payment canceled, and its order with it.",
+    "evidence_saved": (
+        "Evidence saved at Stripe as a draft: nothing went to the bank yet. paydesk keeps no "
+        "copy, so the form is empty again; a field left empty keeps what Stripe has."
+    ),
+    "evidence_submitted": "Evidence submitted to the bank: it can no longer change.",
+    "notification_resent": (
+        "Notification due again now, with a fresh round of delivery attempts: the worker "
+        "sends it on its next pass, and its attempts are listed under Notifications."
+    ),
+    "notification_due": (
+        "Notification due now: the worker sends it on its next pass, and its attempts are "
+        "listed under Notifications."
+    ),
 }
 ALERTS = {
     "refund_failed": "Stripe did not make the refund: its reason is under Refunds.",
@@ -83,6 +98,9 @@ async def render_payment(
         "action": form.get("action", ""),
         "typed_amount": form.get("amount", ""),
         "typed_reason": form.get("reason", "requested_by_customer"),
+        "answers": evidence_forms(record.disputes, form, utcnow()),
+        "evidence_fields": EVIDENCE_FIELDS,
+        "evidence_max": MAX_CHARACTERS,
     }
     return page(
         "payment.html", context, operator=operator, request=request, status_code=status_code

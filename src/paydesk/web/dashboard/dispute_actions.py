@@ -1,0 +1,178 @@
+"""Answering a dispute from the payment's page: evidence saved at Stripe as a draft, or
+submitted to the bank through a confirmation page.
+
+A draft changes nothing final, so it is sent at once. Submitting is final, so the form's
+second button first shows what will be sent, and only that page's form (`confirm=yes`, the
+same fields as hidden inputs) submits; it can instead save them as a draft. Sent twice, the
+second submission is refused: the dispute has its evidence by then.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from paydesk.db import utcnow
+from paydesk.deps import Services, ServicesDep
+from paydesk.disputes import repository as disputes_repository
+from paydesk.disputes.models import Dispute
+from paydesk.errors import Conflict, InvalidRequest, PaydeskError
+from paydesk.operators.service import SignedIn
+from paydesk.orders.models import Order
+from paydesk.payments import repository as payments_repository
+from paydesk.payments.models import Payment
+from paydesk.payments.state import DISPUTE_OPEN
+from paydesk.web.dashboard.common import FormDep, OperatorDep, page, redirect
+from paydesk.web.dashboard.evidence_form import evidence_due, labelled, read_evidence
+from paydesk.web.dashboard.payment_detail import payment_not_found, render_payment
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+log = logging.getLogger(__name__)
+
+
+@router.post("/payments/{payment_id}/disputes/{dispute_id}/draft", response_class=HTMLResponse)
+async def save_draft(
+    payment_id: str,
+    dispute_id: str,
+    request: Request,
+    operator: OperatorDep,
+    services: ServicesDep,
+    form: FormDep,
+) -> Response:
+    found = await _load(request, operator, services, payment_id, dispute_id)
+    if isinstance(found, Response):
+        return found
+    payment, _order, dispute = found
+    try:
+        _refuse_if_closed(dispute)
+        evidence = read_evidence(form)
+        if not evidence:
+            raise InvalidRequest("Every field is empty: there is nothing to save.")
+        await services.disputes.submit_evidence(
+            dispute.id, evidence, submit=False, operator=operator.email
+        )
+    except PaydeskError as error:
+        return await _refused(request, operator, services, payment, dispute, form, error)
+    log.info(
+        "dashboard evidence draft for %s of %s by %s",
+        dispute.id,
+        payment.id,
+        operator.email,
+        extra={"payment_id": payment.id, "dispute_id": dispute.id, "fields": sorted(evidence)},
+    )
+    return redirect(f"/dashboard/payments/{payment.id}?notice=evidence_saved")
+
+
+@router.post("/payments/{payment_id}/disputes/{dispute_id}/submit", response_class=HTMLResponse)
+async def submit(
+    payment_id: str,
+    dispute_id: str,
+    request: Request,
+    operator: OperatorDep,
+    services: ServicesDep,
+    form: FormDep,
+) -> Response:
+    found = await _load(request, operator, services, payment_id, dispute_id)
+    if isinstance(found, Response):
+        return found
+    payment, order, dispute = found
+    try:
+        _refuse_if_closed(dispute)
+        evidence = read_evidence(form)
+        if form.get("confirm") != "yes":
+            return _confirm_page(request, operator, payment, order, dispute, evidence)
+        await services.disputes.submit_evidence(
+            dispute.id, evidence, submit=True, operator=operator.email
+        )
+    except PaydeskError as error:
+        return await _refused(request, operator, services, payment, dispute, form, error)
+    log.info(
+        "dashboard evidence submitted for %s of %s by %s",
+        dispute.id,
+        payment.id,
+        operator.email,
+        extra={"payment_id": payment.id, "dispute_id": dispute.id, "fields": sorted(evidence)},
+    )
+    return redirect(f"/dashboard/payments/{payment.id}?notice=evidence_submitted")
+
+
+async def _load(
+    request: Request, operator: SignedIn, services: Services, payment_id: str, dispute_id: str
+) -> tuple[Payment, Order, Dispute] | Response:
+    """The payment, its order and its dispute; or a 404 page when the payment is missing or
+    the dispute is not one of its own."""
+    async with services.db.sessions() as session:
+        payment = await payments_repository.get_payment(session, payment_id)
+        order = None if payment is None else await session.get(Order, payment.order_id)
+        dispute = await disputes_repository.get(session, dispute_id)
+    if payment is None or order is None:
+        return payment_not_found(request, operator, payment_id)
+    if dispute is None or dispute.payment_id != payment.id:
+        context = {
+            "section": "payments",
+            "message": f"Payment {payment.id} has no dispute {dispute_id}.",
+            "back_url": f"/dashboard/payments/{payment.id}",
+            "back_label": "Back to the payment",
+        }
+        return page("not_found.html", context, operator=operator, request=request, status_code=404)
+    return payment, order, dispute
+
+
+def _refuse_if_closed(dispute: Dispute) -> None:
+    """Said in the operator's words before anything is sent or confirmed; the service
+    checks again, for a submission racing this one."""
+    if dispute.evidence_submitted:
+        raise Conflict(
+            f"The evidence for dispute {dispute.id} was submitted already: "
+            "it can no longer change.",
+            code="dispute_not_open",
+        )
+    if dispute.status not in DISPUTE_OPEN:
+        raise Conflict(
+            f"Dispute {dispute.id} is closed ({dispute.status.replace('_', ' ')}): "
+            "it takes no more evidence.",
+            code="dispute_not_open",
+        )
+
+
+def _confirm_page(
+    request: Request,
+    operator: SignedIn,
+    payment: Payment,
+    order: Order,
+    dispute: Dispute,
+    evidence: dict[str, str],
+) -> Response:
+    context = {
+        "section": "payments",
+        "payment": payment,
+        "order": order,
+        "dispute": dispute,
+        "due": evidence_due(dispute.evidence_due_by, utcnow()),
+        "evidence": evidence,
+        "shown": labelled(evidence),
+    }
+    return page("dispute_evidence.html", context, operator=operator, request=request)
+
+
+async def _refused(
+    request: Request,
+    operator: SignedIn,
+    services: Services,
+    payment: Payment,
+    dispute: Dispute,
+    form: dict[str, str],
+    error: PaydeskError,
+) -> Response:
+    """The payment's page again, with why the evidence was refused and what was typed."""
+    return await render_payment(
+        request,
+        operator,
+        services,
+        payment.id,
+        error=error.message,
+        form={**form, "action": "evidence", "dispute_id": dispute.id},
+        status_code=error.status_code,
+    )
