@@ -215,7 +215,7 @@ def capture_command(
     settings = _settings()
 
     async def run(tools: Tools) -> None:
-        payment = await tools.payments.capture(payment_id, amount=amount)
+        payment = (await tools.payments.capture(payment_id, amount=amount)).payment
         typer.echo(f"payment {payment.id} is {payment.status}")
 
     _run(settings, run)
@@ -227,7 +227,7 @@ def cancel_command(payment_id: str) -> None:
     settings = _settings()
 
     async def run(tools: Tools) -> None:
-        payment = await tools.payments.cancel(payment_id)
+        payment = (await tools.payments.cancel(payment_id)).payment
         typer.echo(f"payment {payment.id} is {payment.status}")
 
     _run(settings, run)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -89,6 +89,16 @@ async def get_order(
     if with_items:
         query = query.options(selectinload(Order.items))
     order = await session.scalar(query)
+    if order is None:
+        raise NotFound(f"No order {order_id!r}.", param="order_id")
+    return order
+
+
+async def set_order_status(session: AsyncSession, order_id: str, status: str) -> Order:
+    """Sets the order's status and returns the order, in one statement."""
+    order: Order | None = await session.scalar(
+        update(Order).where(Order.id == order_id).values(status=status).returning(Order)
+    )
     if order is None:
         raise NotFound(f"No order {order_id!r}.", param="order_id")
     return order

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from paydesk.auth.service import require_shop
 from paydesk.deps import PrincipalDep, ServicesDep
 from paydesk.payments import repository
-from paydesk.payments.models import Payment, PaymentStatus
+from paydesk.payments.models import PaymentStatus
 from paydesk.payments.schemas import (
     PaymentCapture,
     PaymentCreate,
@@ -15,13 +15,13 @@ from paydesk.payments.schemas import (
     PaymentOut,
     PaymentVerify,
 )
+from paydesk.payments.service import PaymentView
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
 
-async def _out(services: ServicesDep, payment: Payment) -> PaymentOut:
-    async with services.db.sessions() as session:
-        return PaymentOut.of(payment, await repository.timeline(session, [payment.id]))
+def _out(view: PaymentView) -> PaymentOut:
+    return PaymentOut.of(view.payment, view.timeline)
 
 
 @router.post("", response_model=PaymentOut)
@@ -32,10 +32,10 @@ async def start_payment(
 
     With `payment_method` the PaymentIntent is confirmed on the server: a declined card
     answers 402 with Stripe's `decline_code`, and the order can be paid with another card."""
-    payment = await services.payments.start(
+    view = await services.payments.start(
         principal, body.order_id, payment_method=body.payment_method, return_url=body.return_url
     )
-    return await _out(services, payment)
+    return _out(view)
 
 
 @router.post("/verify", response_model=PaymentOut)
@@ -43,8 +43,7 @@ async def verify_payment(
     body: PaymentVerify, principal: PrincipalDep, services: ServicesDep
 ) -> PaymentOut:
     """Ask Stripe where the payment stands and apply it (after the browser comes back)."""
-    payment = await services.payments.verify(principal, body.payment_id)
-    return await _out(services, payment)
+    return _out(await services.payments.verify(principal, body.payment_id))
 
 
 @router.post("/{payment_id}/capture", response_model=PaymentOut)
@@ -57,7 +56,7 @@ async def capture_payment(
     """Capture an authorized payment (shop key): all of it, or `amount`, releasing the rest."""
     require_shop(principal)
     amount = body.amount if body is not None else None
-    return await _out(services, await services.payments.capture(payment_id, amount=amount))
+    return _out(await services.payments.capture(payment_id, amount=amount))
 
 
 @router.post("/{payment_id}/cancel", response_model=PaymentOut)
@@ -66,7 +65,7 @@ async def cancel_payment(
 ) -> PaymentOut:
     """Release an uncaptured payment, or abandon an unpaid one (shop key)."""
     require_shop(principal)
-    return await _out(services, await services.payments.cancel(payment_id))
+    return _out(await services.payments.cancel(payment_id))
 
 
 @router.get("/{payment_id}", response_model=PaymentOut)

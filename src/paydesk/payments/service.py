@@ -27,7 +27,7 @@ from paydesk.ledger.models import LedgerEntry, LedgerKind
 from paydesk.money import format_amount
 from paydesk.notifications import outbox
 from paydesk.orders.models import Order, OrderStatus
-from paydesk.orders.service import get_order
+from paydesk.orders.service import get_order, set_order_status
 from paydesk.payments import repository
 from paydesk.payments.models import Cause, Payment, PaymentEvent, PaymentFact, PaymentStatus
 from paydesk.payments.state import (
@@ -64,6 +64,14 @@ _NOT_CANCELABLE = {
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentView:
+    """A payment and its timeline, as the transaction that last wrote it left them."""
+
+    payment: Payment
+    timeline: list[PaymentEvent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,15 +137,23 @@ class PaymentService:
         *,
         payment_method: str | None = None,
         return_url: str | None = None,
-    ) -> Payment:
+    ) -> PaymentView:
         payment, capture_method = await self._open_payment(principal, order_id)
         if payment.stripe_payment_intent_id is None:
             payment = await self._create_intent(payment, capture_method)
         if payment_method is not None:
-            payment = await self._confirm(payment, payment_method, return_url)
-        return payment
+            return await self._confirm(payment, payment_method, return_url)
+        return await self.view(payment.id)
 
-    async def verify(self, principal: Principal, payment_id: str) -> Payment:
+    async def view(self, payment_id: str) -> PaymentView:
+        """The payment and its timeline, read together."""
+        async with self.db.sessions() as session:
+            payment = await repository.get_payment(session, payment_id)
+            if payment is None:
+                raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
+            return PaymentView(payment, await repository.timeline(session, [payment.id]))
+
+    async def verify(self, principal: Principal, payment_id: str) -> PaymentView:
         """Asks Stripe for the PaymentIntent and applies what it says."""
         async with self.db.sessions() as session:
             payment = await self.get(session, principal, payment_id)
@@ -151,7 +167,7 @@ class PaymentService:
 
     async def capture(
         self, payment_id: str, *, amount: int | None, operator: str | None = None
-    ) -> Payment:
+    ) -> PaymentView:
         """Takes all of an authorized payment, or `amount` of it; the rest is released.
         `operator` names the dashboard operator who asked, for the timeline."""
         payment = await self._shop_payment(payment_id)
@@ -167,7 +183,7 @@ class PaymentService:
         observation = Observation(intent, now_ms(), asked_by(operator), operator)
         return await self.apply(payment.id, observation)
 
-    async def cancel(self, payment_id: str, *, operator: str | None = None) -> Payment:
+    async def cancel(self, payment_id: str, *, operator: str | None = None) -> PaymentView:
         """Releases an authorized payment, or abandons one not paid yet; its order is
         canceled with it. `operator` names the dashboard operator who asked."""
         payment = await self._shop_payment(payment_id)
@@ -251,7 +267,9 @@ class PaymentService:
                     description=f"Order {payment.order_id}",
                     idempotency_key=f"paydesk-{payment.id}-create",
                 )
-                return await self.apply(payment.id, Observation(intent, now_ms(), Cause.API))
+                async with self.db.transaction() as session:
+                    observation = Observation(intent, now_ms(), Cause.API)
+                    return await self._apply(session, payment.id, observation)
 
     @contextmanager
     def _lock(self, key: str) -> Iterator[asyncio.Lock]:
@@ -264,7 +282,7 @@ class PaymentService:
 
     async def _confirm(
         self, payment: Payment, payment_method: str, return_url: str | None
-    ) -> Payment:
+    ) -> PaymentView:
         reason = _NOT_CONFIRMABLE.get(PaymentStatus(payment.status))
         if reason is not None:
             raise Conflict(f"Payment {payment.id} {reason}.", code="payment_not_confirmable")
@@ -281,9 +299,9 @@ class PaymentService:
                 idempotency_key=key,
             )
         except IntentDeclined as declined:
-            await self.apply(
-                payment.id, Observation(declined.intent, now_ms(), Cause.API), confirmed=True
-            )
+            async with self.db.transaction() as session:
+                observation = Observation(declined.intent, now_ms(), Cause.API)
+                await self._apply(session, payment.id, observation, confirmed=True)
             raise
         return await self.apply(
             payment.id, Observation(intent, now_ms(), Cause.API), confirmed=True
@@ -291,15 +309,28 @@ class PaymentService:
 
     async def apply(
         self, payment_id: str, observation: Observation, *, confirmed: bool = False
-    ) -> Payment:
+    ) -> PaymentView:
+        """What Stripe said, applied in one transaction, which also reads the timeline it
+        leaves (the caller's answer needs no second read)."""
         async with self.db.transaction() as session:
-            payment = await repository.get_payment(session, payment_id, for_update=True)
-            if payment is None:
-                raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
-            if confirmed:
-                payment.confirm_attempts += 1
-            await apply_observation(session, payment, observation)
-            return payment
+            payment = await self._apply(session, payment_id, observation, confirmed=confirmed)
+            return PaymentView(payment, await repository.timeline(session, [payment.id]))
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        payment_id: str,
+        observation: Observation,
+        *,
+        confirmed: bool = False,
+    ) -> Payment:
+        payment = await repository.get_payment(session, payment_id, for_update=True)
+        if payment is None:
+            raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
+        if confirmed:
+            payment.confirm_attempts += 1
+        await apply_observation(session, payment, observation)
+        return payment
 
 
 async def apply_observation(
@@ -349,43 +380,45 @@ async def record_facts(
     """Records what Stripe said as facts, derives the status from every fact, and writes
     down what changed: the timeline (naming the `operator` who asked, if one did), the
     order's status and the ledger. Facts already known change nothing and cost no write."""
-    known = await repository.facts(session, payment.id)
-    seen = set(known)
-    new = [fact for fact in dict.fromkeys(facts) if fact not in seen]
-    before = derive_status(known, amount=payment.amount, currency=payment.currency)
-    if not new:
-        return before
-    await repository.add_facts(
-        session,
-        [
-            PaymentFact(
-                payment_id=payment.id,
-                fingerprint=fingerprint(fact),
-                kind=fact.kind,
-                stripe_object_id=fact.object_id,
-                stripe_status=fact.status,
-                observed_at=fact.observed_at,
-                amount=fact.amount,
-                currency=fact.currency,
-                amount_received=fact.amount_received,
-                amount_capturable=fact.amount_capturable,
-                amount_refunded=fact.amount_refunded,
-                error_code=fact.error_code,
-                decline_code=decline_code,
-                latest_charge=latest_charge,
-                cause=cause,
-                stripe_event_id=stripe_event_id,
-            )
-            for fact in new
-        ],
-    )
+    # Nothing is flushed before the facts are read and recorded: the caller's changes to
+    # the payment are then written in one UPDATE, with its new status if it has one.
+    with session.no_autoflush:
+        known = await repository.facts(session, payment.id)
+        seen = set(known)
+        new = [fact for fact in dict.fromkeys(facts) if fact not in seen]
+        before = derive_status(known, amount=payment.amount, currency=payment.currency)
+        if not new:
+            return before
+        await repository.add_facts(
+            session,
+            [
+                PaymentFact(
+                    payment_id=payment.id,
+                    fingerprint=fingerprint(fact),
+                    kind=fact.kind,
+                    stripe_object_id=fact.object_id,
+                    stripe_status=fact.status,
+                    observed_at=fact.observed_at,
+                    amount=fact.amount,
+                    currency=fact.currency,
+                    amount_received=fact.amount_received,
+                    amount_capturable=fact.amount_capturable,
+                    amount_refunded=fact.amount_refunded,
+                    error_code=fact.error_code,
+                    decline_code=decline_code,
+                    latest_charge=latest_charge,
+                    cause=cause,
+                    stripe_event_id=stripe_event_id,
+                )
+                for fact in new
+            ],
+        )
     derived = derive_status(known + new, amount=payment.amount, currency=payment.currency)
     changed = derived.status != payment.status or derived.review_reason != payment.review_reason
     moved = (derived.refunds, derived.disputes) != (before.refunds, before.disputes)
     # The payment's row lock (held by the caller) serializes every change of its order.
-    order = await session.get(Order, payment.order_id) if changed or moved else None
+    order: Order | None = None
     if changed:
-        assert order is not None
         change = PaymentEvent(
             payment_id=payment.id,
             from_status=payment.status,
@@ -395,12 +428,12 @@ async def record_facts(
             detail=_timeline_detail(derived.review_reason, operator),
         )
         session.add(change)
-        await session.flush()
         payment.status = derived.status
         payment.review_reason = derived.review_reason
         if derived.status != PaymentStatus.REQUIRES_ACTION:
             payment.next_action_url = None
-        order.status = order_status_for(derived)
+        await session.flush()  # the timeline entry's id names the notifications' cause
+        order = await set_order_status(session, payment.order_id, order_status_for(derived))
         await outbox.notify_payment_change(
             session,
             payment,
@@ -409,6 +442,8 @@ async def record_facts(
             to_status=change.to_status,
             cause=f"timeline:{change.id}",
         )
+    elif moved:
+        order = await session.get(Order, payment.order_id)
     if (derived.captured, derived.capture_seen, derived.refunds) != (
         before.captured,
         before.capture_seen,

@@ -132,7 +132,7 @@ async def checkout_result(
     decline_code: str | None = None
     if payment is not None and payment.stripe_payment_intent_id is not None:
         with contextlib.suppress(PaydeskError):  # Stripe unreachable: what paydesk last knew
-            payment = await services.payments.verify(principal, payment.id)
+            payment = (await services.payments.verify(principal, payment.id)).payment
         status = payment.status
         decline_code = payment.last_error_code
     outcome = _outcome(status, redirect_status, order.status)
