@@ -212,26 +212,35 @@ class NotificationDelivery:
 
     async def _record(self, claim: Claim, outcome: Outcome, duration_ms: int) -> None:
         now = utcnow()
+        error = outcome.error or "failed"
+        endpoint_id = claim.endpoint.id if claim.endpoint is not None else None
         async with self.db.transaction() as session:
-            attempt = await session.get(DeliveryAttempt, claim.attempt_id)
-            row = await session.get(Notification, claim.notification.id, with_for_update=True)
-            assert attempt is not None
-            assert row is not None
-            attempt.succeeded = outcome.succeeded
-            attempt.status_code = outcome.status_code
-            attempt.smtp_reply = outcome.smtp_reply
-            error = outcome.error or "failed"
-            attempt.error = None if outcome.succeeded else error
-            attempt.duration_ms = duration_ms
-            endpoint_id = claim.endpoint.id if claim.endpoint is not None else None
+            await session.execute(
+                update(DeliveryAttempt)
+                .where(DeliveryAttempt.id == claim.attempt_id)
+                .values(
+                    succeeded=outcome.succeeded,
+                    status_code=outcome.status_code,
+                    smtp_reply=outcome.smtp_reply,
+                    error=None if outcome.succeeded else error,
+                    duration_ms=duration_ms,
+                )
+            )
             if outcome.succeeded:
-                if row.status != NotificationStatus.DELIVERED:
-                    row.status = NotificationStatus.DELIVERED
-                    row.delivered_at = now
-                    row.last_error = None
+                # Delivered is final, whoever holds the claim now: one UPDATE, no read.
+                await session.execute(
+                    update(Notification)
+                    .where(
+                        Notification.id == claim.notification.id,
+                        Notification.status != NotificationStatus.DELIVERED,
+                    )
+                    .values(status=NotificationStatus.DELIVERED, delivered_at=now, last_error=None)
+                )
                 if endpoint_id is not None:
                     await _endpoint_recovered(session, endpoint_id)
                 return
+            row = await session.get(Notification, claim.notification.id, with_for_update=True)
+            assert row is not None
             # Only the worker holding the current claim decides what happens next.
             if row.status != NotificationStatus.PENDING or row.attempts != claim.attempt:
                 return
