@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -101,7 +102,13 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         writes = connection.get_execution_options().get(_WRITES, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        begin = "BEGIN IMMEDIATE" if writes else "BEGIN"
+        # Straight to aiosqlite: one trip to its thread, where a statement through
+        # SQLAlchemy's cursor takes three (open, execute, close), all in the writer's turn.
+        try:
+            connection.connection.dbapi_connection.run_async(lambda sqlite: sqlite.execute(begin))
+        except sqlite3.Error as error:  # raised as SQLAlchemy raises the driver's errors
+            raise DBAPIError.instance(begin, None, error, sqlite3.Error) from error
 
 
 _WRITES = "paydesk_writes"
