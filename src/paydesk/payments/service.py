@@ -324,6 +324,8 @@ class PaymentService:
         *,
         confirmed: bool = False,
     ) -> Payment:
+        """`apply` in the caller's transaction, without the timeline: for a step whose
+        answer nobody sees (a confirmation follows it, or a decline is raised after it)."""
         payment = await repository.get_payment(session, payment_id, for_update=True)
         if payment is None:
             raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
