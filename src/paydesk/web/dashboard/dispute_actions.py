@@ -26,7 +26,7 @@ from paydesk.payments.models import Payment
 from paydesk.payments.state import DISPUTE_OPEN
 from paydesk.web.dashboard.common import FormDep, OperatorDep, page, redirect
 from paydesk.web.dashboard.evidence_form import evidence_due, labelled, read_evidence
-from paydesk.web.dashboard.payment_detail import payment_not_found, render_payment
+from paydesk.web.dashboard.payment_detail import payment_not_found, render_refusal
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -54,7 +54,14 @@ async def save_draft(
             dispute.id, evidence, submit=False, operator=operator.email
         )
     except PaydeskError as error:
-        return await _refused(request, operator, services, payment, dispute, form, error)
+        return await render_refusal(
+            request,
+            operator,
+            services,
+            payment.id,
+            error,
+            {**form, "action": "evidence", "dispute_id": dispute.id},
+        )
     log.info(
         "dashboard evidence draft for %s of %s by %s",
         dispute.id,
@@ -87,7 +94,14 @@ async def submit(
             dispute.id, evidence, submit=True, operator=operator.email
         )
     except PaydeskError as error:
-        return await _refused(request, operator, services, payment, dispute, form, error)
+        return await render_refusal(
+            request,
+            operator,
+            services,
+            payment.id,
+            error,
+            {**form, "action": "evidence", "dispute_id": dispute.id},
+        )
     log.info(
         "dashboard evidence submitted for %s of %s by %s",
         dispute.id,
@@ -155,24 +169,3 @@ def _confirm_page(
         "shown": labelled(evidence),
     }
     return page("dispute_evidence.html", context, operator=operator, request=request)
-
-
-async def _refused(
-    request: Request,
-    operator: SignedIn,
-    services: Services,
-    payment: Payment,
-    dispute: Dispute,
-    form: dict[str, str],
-    error: PaydeskError,
-) -> Response:
-    """The payment's page again, with why the evidence was refused and what was typed."""
-    return await render_payment(
-        request,
-        operator,
-        services,
-        payment.id,
-        error=error.message,
-        form={**form, "action": "evidence", "dispute_id": dispute.id},
-        status_code=error.status_code,
-    )

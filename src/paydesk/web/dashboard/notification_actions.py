@@ -15,7 +15,7 @@ from paydesk.notifications import outbox
 from paydesk.notifications.delivery import LEASE
 from paydesk.notifications.models import NotificationStatus
 from paydesk.web.dashboard.common import FormDep, OperatorDep, page, redirect
-from paydesk.web.dashboard.payment_detail import render_payment
+from paydesk.web.dashboard.payment_detail import render_refusal
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -49,14 +49,7 @@ async def resend(
         }
         return page("not_found.html", context, operator=operator, request=request, status_code=404)
     except Conflict as error:
-        return await render_payment(
-            request,
-            operator,
-            services,
-            payment_id,
-            error=error.message,
-            status_code=error.status_code,
-        )
+        return await render_refusal(request, operator, services, payment_id, error, {})
     log.info(
         "dashboard resend of notification %s (%s) of %s by %s",
         notification_id,

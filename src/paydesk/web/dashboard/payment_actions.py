@@ -28,7 +28,7 @@ from paydesk.payments.service import cancel_refusal, capture_refusal
 from paydesk.refunds.models import RefundStatus
 from paydesk.refunds.service import REASONS
 from paydesk.web.dashboard.common import FormDep, OperatorDep, page, redirect, words
-from paydesk.web.dashboard.payment_detail import payment_not_found, render_payment
+from paydesk.web.dashboard.payment_detail import payment_not_found, render_refusal
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -78,7 +78,9 @@ async def refund(
             return await _ask_refund(request, operator, services, payment, order, form, reason)
         return await _make_refund(request, operator, services, payment, order, form, reason)
     except PaydeskError as error:
-        return await _refused(request, operator, services, payment, "refund", form, error)
+        return await render_refusal(
+            request, operator, services, payment.id, error, {**form, "action": "refund"}
+        )
 
 
 async def _ask_refund(
@@ -183,7 +185,9 @@ async def capture(
             )
         await services.payments.capture(payment.id, amount=amount, operator=operator.email)
     except PaydeskError as error:
-        return await _refused(request, operator, services, payment, "capture", form, error)
+        return await render_refusal(
+            request, operator, services, payment.id, error, {**form, "action": "capture"}
+        )
     log.info(
         "dashboard capture of %s by %s",
         payment.id,
@@ -213,7 +217,9 @@ async def cancel(
             return _confirm_page(request, operator, payment, _cancel_confirmation(payment, order))
         await services.payments.cancel(payment.id, operator=operator.email)
     except PaydeskError as error:
-        return await _refused(request, operator, services, payment, "cancel", form, error)
+        return await render_refusal(
+            request, operator, services, payment.id, error, {**form, "action": "cancel"}
+        )
     log.info("dashboard cancel of %s by %s", payment.id, operator.email)
     return redirect(f"/dashboard/payments/{payment.id}?notice=canceled")
 
@@ -349,24 +355,3 @@ def _confirm_page(
         "error": error,
     }
     return page("confirm.html", context, operator=operator, request=request, status_code=status)
-
-
-async def _refused(
-    request: Request,
-    operator: SignedIn,
-    services: Services,
-    payment: Payment,
-    action: str,
-    form: dict[str, str],
-    error: PaydeskError,
-) -> Response:
-    """The payment's page again, with why the action was refused and what was typed."""
-    return await render_payment(
-        request,
-        operator,
-        services,
-        payment.id,
-        error=error.message,
-        form={**form, "action": action},
-        status_code=error.status_code,
-    )

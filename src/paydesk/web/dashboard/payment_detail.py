@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from paydesk.db import utcnow
 from paydesk.deps import Services, ServicesDep
-from paydesk.errors import Conflict
+from paydesk.errors import Conflict, PaydeskError
 from paydesk.operators.service import SignedIn
 from paydesk.payments.service import cancel_refusal, capture_refusal
 from paydesk.refunds.service import REASONS
@@ -60,6 +60,27 @@ async def payment_page(
         payment_id,
         notice=NOTICES.get(code),
         error=ALERTS.get(code),
+    )
+
+
+async def render_refusal(
+    request: Request,
+    operator: SignedIn,
+    services: Services,
+    payment_id: str,
+    error: PaydeskError,
+    form: dict[str, str],
+) -> Response:
+    """The payment's page again, with why an action was refused, in the error's HTTP status,
+    and what was typed."""
+    return await render_payment(
+        request,
+        operator,
+        services,
+        payment_id,
+        error=error.message,
+        form=form,
+        status_code=error.status_code,
     )
 
 
