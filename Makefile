@@ -22,7 +22,7 @@ run: $(STAMP) ## start paydesk on SQLite with the offline Stripe sandbox, and a 
 	$(BIN)/paydesk demo
 
 test: $(STAMP) ## run every test (PostgreSQL ones too when it is reachable)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check src tests bench
