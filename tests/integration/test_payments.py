@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from paydesk.ledger.models import LedgerEntry
 from paydesk.payments.models import Payment
+from tests import stripe_events as se
 from tests.integration.conftest import Api
 
 
@@ -60,12 +61,17 @@ async def test_a_decline_then_another_card_on_the_same_intent(api: Api) -> None:
     assert await order_status(api, order) == "paid"
 
 
-async def test_a_paid_order_cannot_be_paid_again(api: Api) -> None:
+async def test_a_paid_order_answers_with_the_payment_that_paid_it(api: Api) -> None:
+    """A retry whose first answer was lost (or that a webhook overtook) gets the shop's own
+    successful payment back, and Stripe is asked nothing: the order is never paid twice."""
     order = await api.create_order()
-    assert (await pay(api, order, "pm_card_visa")).status_code == 200
-    response = await pay(api, order, "pm_card_visa")
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "order_already_paid"
+    first = await pay(api, order, "pm_card_visa")
+    assert first.status_code == 200
+    calls = list(api.stripe.calls)
+    again = await pay(api, order, "pm_card_mastercard")
+    assert again.status_code == 200, again.text
+    assert (again.json()["id"], again.json()["status"]) == (first.json()["id"], "succeeded")
+    assert api.stripe.calls == calls
 
 
 async def test_client_cannot_choose_the_amount(api: Api) -> None:
@@ -212,3 +218,51 @@ async def test_the_same_idempotency_key_at_once_runs_the_request_once(api: Api) 
     assert api.stripe.calls.count("confirm") == 1
     replay = await api.client.post("/api/payments", json=body, headers=key)
     assert replay.headers["idempotent-replayed"] == "true"
+
+
+async def test_a_payment_method_stripe_does_not_know_is_the_callers_400(api: Api) -> None:
+    order = await api.create_order()
+    response = await pay(api, order, "pm_does_not_exist")
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["type"], error["code"], error["param"]) == (
+        "invalid_request_error",
+        "resource_missing",
+        "payment_method",
+    )
+    # Nothing was decided: another card pays the order.
+    assert (await pay(api, order, "pm_card_visa")).json()["status"] == "succeeded"
+
+
+async def test_a_retry_after_a_502_finds_the_payment_a_webhook_settled_meanwhile(api: Api) -> None:
+    """The first request's answer is lost (502); Stripe's success arrives by webhook; the
+    shop retries with the same Idempotency-Key and gets its successful payment, not a 409."""
+    order, payment = await api.paid_order()
+    intent_id = payment["stripe_payment_intent_id"]
+    key = {"Idempotency-Key": "pay-once"}
+    api.stripe.reachable = False
+    lost = await pay(api, order, "pm_card_visa", **key)
+    assert lost.status_code == 502
+    succeeded = se.payment_intent(intent_id, "succeeded", order["amount"])
+    assert (
+        await api.post_event(se.event("payment_intent.succeeded", succeeded))
+    ).status_code == 200
+    await api.processor.drain()
+    api.stripe.reachable = True
+    retried = await pay(api, order, "pm_card_visa", **key)
+    assert retried.status_code == 200, retried.text
+    assert (retried.json()["id"], retried.json()["status"]) == (payment["id"], "succeeded")
+
+
+async def test_a_decline_is_forgotten_by_the_payment_once_another_card_pays(api: Api) -> None:
+    """Stripe clears `last_payment_error` when a later attempt succeeds; the timeline keeps
+    the decline."""
+    order = await api.create_order()
+    declined = await pay(api, order, "pm_card_chargeDeclinedInsufficientFunds")
+    assert declined.status_code == 402
+    failed = (await api.client.get(f"/api/payments?order_id={order['id']}")).json()["data"][0]
+    assert failed["last_error"]["code"] == "insufficient_funds"
+    paid = (await pay(api, order, "pm_card_visa")).json()
+    assert (paid["status"], paid["last_error"]) == ("succeeded", None)
+    [to_failed] = [e for e in paid["timeline"] if e["to_status"] == "failed"]
+    assert "insufficient_funds" in to_failed["detail"]

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from paydesk.orders.models import OrderStatus
 from paydesk.payments.models import PaymentStatus
-from paydesk.payments.state import Fact, FactKind, derive_status, order_status_for
+from paydesk.payments.state import (
+    CLOCK_SKEW_MS,
+    Clock,
+    Fact,
+    FactKind,
+    derive_status,
+    order_status_for,
+)
 
 AMOUNT, CURRENCY = 2599, "usd"
 
@@ -15,10 +23,25 @@ AMOUNT, CURRENCY = 2599, "usd"
 PI = FactKind.PAYMENT_INTENT
 
 
-def fact(status: str, at: int, *, error: str = "", received: int = 0) -> Fact:
+def fact(
+    status: str, at: int, *, error: str = "", received: int = 0, clock: Clock = Clock.PAYDESK
+) -> Fact:
     return Fact(
-        PI, "pi_1", status, at, AMOUNT, CURRENCY, amount_received=received, error_code=error
+        PI,
+        "pi_1",
+        status,
+        at,
+        AMOUNT,
+        CURRENCY,
+        amount_received=received,
+        error_code=error,
+        clock=clock,
     )
+
+
+def event(status: str, second: int, *, error: str = "") -> Fact:
+    """A fact from a Stripe event created in `second`, stamped as paydesk stamps it."""
+    return fact(status, second * 1000, error=error, clock=Clock.STRIPE)
 
 
 def derive(*facts: Fact) -> PaymentStatus:
@@ -47,6 +70,62 @@ def test_authentication_then_failure_follows_time() -> None:
     failed = fact("requires_payment_method", 2000, error="payment_intent_authentication_failure")
     assert derive(action, failed) == PaymentStatus.FAILED
     assert derive(failed, fact("requires_action", 3000)) == PaymentStatus.REQUIRES_ACTION
+
+
+# A moment in 2026, in paydesk's milliseconds, and the second Stripe names for it.
+NOW = 1_795_000_000_000
+SECOND = NOW // 1000
+
+
+def failure(second: int) -> Fact:
+    """The event of a failed 3-D Secure authentication, created in `second`."""
+    return event("requires_payment_method", second, error="payment_intent_authentication_failure")
+
+
+def test_a_3ds_failure_in_the_same_second_as_our_check_fails() -> None:
+    for offset in (0, 1, 500, 999):
+        checked = fact("requires_action", NOW + offset)
+        assert derive(checked, failure(SECOND)) == PaymentStatus.FAILED
+        assert derive(failure(SECOND), checked) == PaymentStatus.FAILED
+
+
+@given(at=st.integers(0, 10**13))
+def test_a_failure_event_of_the_second_our_check_was_in_is_never_stale(at: int) -> None:
+    assert derive(fact("requires_action", at), failure(at // 1000)) == PaymentStatus.FAILED
+
+
+def test_two_events_of_the_same_second_follow_the_attempt() -> None:
+    action = event("requires_action", SECOND)
+    assert derive(action, failure(SECOND)) == PaymentStatus.FAILED
+    assert derive(event("processing", SECOND), failure(SECOND)) == PaymentStatus.FAILED
+    assert derive(event("requires_confirmation", SECOND), action) == PaymentStatus.REQUIRES_ACTION
+    assert derive(event("processing", SECOND), action) == PaymentStatus.PROCESSING
+
+
+def test_a_later_attempt_clearly_after_a_failure_wins() -> None:
+    assert derive(failure(SECOND), event("requires_action", SECOND + 1)) == (
+        PaymentStatus.REQUIRES_ACTION
+    )
+    surely_later = NOW + 999 + CLOCK_SKEW_MS + 1
+    assert derive(failure(SECOND), fact("requires_action", surely_later)) == (
+        PaymentStatus.REQUIRES_ACTION
+    )
+    declined = fact("requires_payment_method", NOW, error="card_declined")
+    assert derive(declined, fact("requires_action", NOW + 1)) == PaymentStatus.REQUIRES_ACTION
+    assert derive(declined, fact("processing", NOW + 1)) == PaymentStatus.PROCESSING
+
+
+def test_clocks_apart_by_the_allowed_skew() -> None:
+    # Stripe's clock behind paydesk's: a failure after our check names an earlier second.
+    checked = fact("requires_action", NOW)
+    behind = (NOW - CLOCK_SKEW_MS) // 1000
+    assert derive(checked, failure(behind)) == PaymentStatus.FAILED
+    assert derive(checked, failure(behind - 1)) == PaymentStatus.REQUIRES_ACTION
+    # Stripe's clock ahead: an event from before our check names a later second.
+    failed = fact("requires_payment_method", NOW, error="payment_intent_authentication_failure")
+    ahead = (NOW + CLOCK_SKEW_MS) // 1000
+    assert derive(failed, event("requires_action", ahead)) == PaymentStatus.FAILED
+    assert derive(failed, event("requires_action", ahead + 1)) == PaymentStatus.REQUIRES_ACTION
 
 
 def test_requires_capture_then_canceled_or_captured() -> None:
@@ -94,12 +173,24 @@ STATUSES = [
     "canceled",
 ]
 
+# When a fact was true, as paydesk stamps it: its own clock to the millisecond, or an
+# event's whole second. The range is a few seconds, so that many stamps overlap.
+api_times = st.builds(lambda at: (at, Clock.PAYDESK), st.integers(0, 5000))
+event_times = st.builds(lambda second: (second * 1000, Clock.STRIPE), st.integers(0, 5))
+times = st.one_of(api_times, event_times)
+
+
+def stamped(time: tuple[int, Clock], **fields: Any) -> Fact:
+    at, clock = time
+    return Fact(observed_at=at, clock=clock, **fields)
+
+
 intent_facts = st.builds(
-    Fact,
+    stamped,
+    time=times,
     kind=st.just(PI),
     object_id=st.just("pi_1"),
     status=st.sampled_from(STATUSES),
-    observed_at=st.integers(0, 20),
     amount=st.sampled_from([AMOUNT, AMOUNT + 1]),
     currency=st.sampled_from([CURRENCY, "eur"]),
     amount_received=st.sampled_from([0, AMOUNT]),
@@ -108,20 +199,20 @@ intent_facts = st.builds(
     error_code=st.sampled_from(["", "card_declined"]),
 )
 refund_facts = st.builds(
-    Fact,
+    stamped,
+    time=times,
     kind=st.just(FactKind.REFUND),
     object_id=st.sampled_from(["re_1", "re_2"]),
     status=st.sampled_from(["pending", "succeeded", "failed", "canceled"]),
-    observed_at=st.integers(0, 20),
     amount=st.sampled_from([500, AMOUNT]),
     currency=st.just(CURRENCY),
 )
 dispute_facts = st.builds(
-    Fact,
+    stamped,
+    time=times,
     kind=st.just(FactKind.DISPUTE),
     object_id=st.just("dp_1"),
     status=st.sampled_from(["needs_response", "under_review", "won", "lost", "warning_closed"]),
-    observed_at=st.integers(0, 20),
     amount=st.just(AMOUNT),
     currency=st.just(CURRENCY),
 )
@@ -142,11 +233,12 @@ def test_any_order_and_any_repetition_give_the_same_status(
 
 
 def test_succeeded_is_final_whatever_comes_after() -> None:
-    for later in itertools.product(STATUSES, ["", "card_declined"]):
-        status, error = later
-        assert derive(fact("succeeded", 1, received=AMOUNT), fact(status, 99, error=error)) == (
-            PaymentStatus.SUCCEEDED
-        )
+    paid = [fact("succeeded", 1, received=AMOUNT), event("succeeded", 0)]
+    for succeeded, status, error, later in itertools.product(
+        paid, STATUSES, ["", "card_declined"], [99, 1000, 1999]
+    ):
+        for after in (fact(status, later, error=error), event(status, later // 1000, error=error)):
+            assert derive(succeeded, after) == PaymentStatus.SUCCEEDED
 
 
 def refund(refund_id: str, status: str, amount: int, at: int = 50) -> Fact:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from paydesk.payments.state import Fact, FactKind
+from paydesk.payments.state import Clock, Fact, FactKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,8 @@ class IntentSnapshot:
             metadata=dict(obj.get("metadata") or {}),
         )
 
-    def fact(self, observed_at: int) -> Fact:
+    def fact(self, observed_at: int, clock: Clock = Clock.PAYDESK) -> Fact:
+        """What the snapshot says of its PaymentIntent, true at `observed_at` on `clock`."""
         return Fact(
             kind=FactKind.PAYMENT_INTENT,
             object_id=self.id,
@@ -65,12 +66,16 @@ class IntentSnapshot:
             amount_received=self.amount_received,
             amount_capturable=self.amount_capturable,
             error_code=self.error_code if self.status == "requires_payment_method" else "",
+            clock=clock,
         )
 
 
-def charge_fact(charge: dict[str, Any], observed_at: int) -> Fact | None:
+def charge_fact(
+    charge: dict[str, Any], observed_at: int, clock: Clock = Clock.PAYDESK
+) -> Fact | None:
     """What a Charge says of its PaymentIntent: taken, held, refused, and how much of it has
-    been refunded. None for a charge still pending, which says nothing yet."""
+    been refunded, as of `observed_at` on `clock`. None for a charge still pending, which
+    says nothing yet."""
     intent_id = charge.get("payment_intent")
     if isinstance(intent_id, dict):
         intent_id = intent_id.get("id")
@@ -100,10 +105,11 @@ def charge_fact(charge: dict[str, Any], observed_at: int) -> Fact | None:
         amount_capturable=amount if status == "requires_capture" else 0,
         amount_refunded=refunded,
         error_code=error,
+        clock=clock,
     )
 
 
-def refund_fact(refund: dict[str, Any], observed_at: int) -> Fact:
+def refund_fact(refund: dict[str, Any], observed_at: int, clock: Clock = Clock.PAYDESK) -> Fact:
     return Fact(
         kind=FactKind.REFUND,
         object_id=refund["id"],
@@ -111,10 +117,11 @@ def refund_fact(refund: dict[str, Any], observed_at: int) -> Fact:
         observed_at=observed_at,
         amount=int(refund["amount"]),
         currency=str(refund["currency"]).lower(),
+        clock=clock,
     )
 
 
-def dispute_fact(dispute: dict[str, Any], observed_at: int) -> Fact:
+def dispute_fact(dispute: dict[str, Any], observed_at: int, clock: Clock = Clock.PAYDESK) -> Fact:
     return Fact(
         kind=FactKind.DISPUTE,
         object_id=dispute["id"],
@@ -122,6 +129,7 @@ def dispute_fact(dispute: dict[str, Any], observed_at: int) -> Fact:
         observed_at=observed_at,
         amount=int(dispute["amount"]),
         currency=str(dispute["currency"]).lower(),
+        clock=clock,
     )
 
 

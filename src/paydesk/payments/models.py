@@ -88,6 +88,8 @@ class PaymentFact(Base):
     stripe_object_id: Mapped[str] = mapped_column(String(255))
     stripe_status: Mapped[str] = mapped_column(String(64))
     observed_at: Mapped[int] = mapped_column(BigInteger)
+    # Whose clock `observed_at` was read on, "paydesk" or "stripe" (state.Clock).
+    clock: Mapped[str] = mapped_column(String(16))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     amount_received: Mapped[int] = mapped_column(BigInteger, default=0)

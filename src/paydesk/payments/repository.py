@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.ledger.models import LedgerEntry
 from paydesk.payments.models import Payment, PaymentEvent, PaymentFact, PaymentStatus
-from paydesk.payments.state import Fact, FactKind
+from paydesk.payments.state import Clock, Fact, FactKind
 
 
 async def open_payment_for_order(session: AsyncSession, order_id: str) -> Payment | None:
@@ -94,9 +94,25 @@ async def facts(session: AsyncSession, payment_id: str) -> list[Fact]:
             PaymentFact.amount_capturable,
             PaymentFact.amount_refunded,
             PaymentFact.error_code,
+            PaymentFact.clock,
         ).where(PaymentFact.payment_id == payment_id)
     )
-    return [Fact(FactKind(kind), *rest) for kind, *rest in rows]
+    return [
+        Fact(
+            kind=FactKind(row.kind),
+            object_id=row.stripe_object_id,
+            status=row.stripe_status,
+            observed_at=row.observed_at,
+            amount=row.amount,
+            currency=row.currency,
+            amount_received=row.amount_received,
+            amount_capturable=row.amount_capturable,
+            amount_refunded=row.amount_refunded,
+            error_code=row.error_code,
+            clock=Clock(row.clock),
+        )
+        for row in rows
+    ]
 
 
 async def add_ledger_entry(session: AsyncSession, entry: LedgerEntry) -> None:

@@ -32,6 +32,7 @@ from paydesk.payments import repository
 from paydesk.payments.models import Cause, Payment, PaymentEvent, PaymentFact, PaymentStatus
 from paydesk.payments.state import (
     PAID_ORDER_STATUSES,
+    Clock,
     Derived,
     Fact,
     derive_status,
@@ -138,7 +139,11 @@ class PaymentService:
         payment_method: str | None = None,
         return_url: str | None = None,
     ) -> PaymentView:
-        payment, capture_method = await self._open_payment(principal, order_id)
+        payment, capture_method, settled = await self._open_payment(principal, order_id)
+        if settled:
+            # Paid (or authorized) by this payment already: a retry whose first answer was
+            # lost, or a webhook that came first. Nothing is asked of Stripe again.
+            return await self.view(payment.id)
         if payment.stripe_payment_intent_id is None:
             payment = await self._create_intent(payment, capture_method)
         if payment_method is not None:
@@ -214,15 +219,19 @@ class PaymentService:
             raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
         return payment
 
-    async def _open_payment(self, principal: Principal, order_id: str) -> tuple[Payment, str]:
-        """The order's one open payment, made now if it has none, and how it captures."""
+    async def _open_payment(self, principal: Principal, order_id: str) -> tuple[Payment, str, bool]:
+        """The order's one open payment, made now if it has none, how it captures, and
+        whether it has paid (or authorized) the order already."""
         async with self.db.transaction() as session:
             order = await get_order(session, principal, order_id, for_update=True)
             if order.status in PAID_ORDER_STATUSES:
-                raise Conflict(
-                    f"Order {order.id} is already paid ({order.status}).",
-                    code="order_already_paid",
-                )
+                paid = await repository.open_payment_for_order(session, order.id)
+                if paid is None:
+                    raise Conflict(
+                        f"Order {order.id} is already paid ({order.status}).",
+                        code="order_already_paid",
+                    )
+                return paid, order.capture_method, True
             if order.status == OrderStatus.CANCELED:
                 raise Conflict(f"Order {order.id} is canceled.", code="order_canceled")
             payment = await repository.open_payment_for_order(session, order.id)
@@ -245,7 +254,7 @@ class PaymentService:
                     )
                 )
                 await session.flush()
-            return payment, order.capture_method
+            return payment, order.capture_method, False
 
     async def _create_intent(self, payment: Payment, capture_method: str) -> Payment:
         with self._lock(payment.id) as lock:
@@ -390,6 +399,7 @@ async def record_facts(
         new = [fact for fact in dict.fromkeys(facts) if fact not in seen]
         before = derive_status(known, amount=payment.amount, currency=payment.currency)
         if not new:
+            _forget_past_errors(payment, before)
             return before
         await repository.add_facts(
             session,
@@ -401,6 +411,7 @@ async def record_facts(
                     stripe_object_id=fact.object_id,
                     stripe_status=fact.status,
                     observed_at=fact.observed_at,
+                    clock=fact.clock,
                     amount=fact.amount,
                     currency=fact.currency,
                     amount_received=fact.amount_received,
@@ -416,6 +427,7 @@ async def record_facts(
             ],
         )
     derived = derive_status(known + new, amount=payment.amount, currency=payment.currency)
+    _forget_past_errors(payment, derived)
     changed = derived.status != payment.status or derived.review_reason != payment.review_reason
     moved = (derived.refunds, derived.disputes) != (before.refunds, before.disputes)
     # The payment's row lock (held by the caller) serializes every change of its order.
@@ -427,7 +439,7 @@ async def record_facts(
             to_status=derived.status,
             cause=cause,
             stripe_event_id=stripe_event_id,
-            detail=_timeline_detail(derived.review_reason, operator),
+            detail=_timeline_detail(derived, payment, operator),
         )
         session.add(change)
         payment.status = derived.status
@@ -461,10 +473,22 @@ async def record_facts(
     return derived
 
 
-def _timeline_detail(review_reason: str | None, operator: str | None) -> str | None:
-    """Why a payment is held for review, and which operator's action changed it."""
-    parts = [review_reason, f"by {operator}" if operator else None]
+def _timeline_detail(derived: Derived, payment: Payment, operator: str | None) -> str | None:
+    """Why a payment is held for review or failed, and which operator's action changed it."""
+    failure = None
+    if derived.status == PaymentStatus.FAILED and payment.last_error_code:
+        failure = ": ".join(p for p in (payment.last_error_code, payment.last_error_message) if p)
+    parts = [derived.review_reason, failure, f"by {operator}" if operator else None]
     return "; ".join(part for part in parts if part) or None
+
+
+def _forget_past_errors(payment: Payment, derived: Derived) -> None:
+    """A failed attempt's error is the payment's current state only while it stays failed:
+    Stripe clears `last_payment_error` once a later attempt goes on, and so does paydesk.
+    The timeline keeps it (the change to `failed` says why)."""
+    if derived.status != PaymentStatus.FAILED:
+        payment.last_error_code = None
+        payment.last_error_message = None
 
 
 async def _follow_refunds(
@@ -510,8 +534,15 @@ async def _follow_disputes(
 
 
 def fingerprint(fact: Fact) -> str:
-    """The same observation always has the same fingerprint, so it is stored once."""
-    fields = astuple(fact)
+    """The same observation always has the same fingerprint, so it is stored once.
+
+    A fact from an event hashes as it did before facts named their clock, so an event
+    Stripe delivers again (it retries for days, and backfill reads events again) still
+    meets the row its first delivery left. A fact on paydesk's clock hashes its clock too:
+    paydesk stamps each of its observations anew, so none of them is ever recorded twice."""
+    *fields, clock = astuple(fact)  # the clock is Fact's last field
+    if clock != Clock.STRIPE:
+        fields.append(clock)
     return hashlib.sha256("\x1f".join(map(str, fields)).encode()).hexdigest()
 
 

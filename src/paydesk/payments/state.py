@@ -5,6 +5,10 @@ order. So every observation is kept as a fact (the PaymentIntent's status as of 
 each refund and each dispute by id with its status) and the status is derived from the
 whole set: any order and any repetition of the same facts give the same status, and a stale
 snapshot can never move a payment backwards.
+
+A fact's time is only as exact as the clock that stamped it: an event's is Stripe's whole
+second, an API answer's paydesk's millisecond, and the two clocks may differ a little. Where
+two times cannot say which fact came last, Stripe's own progression of statuses does.
 """
 
 from __future__ import annotations
@@ -23,9 +27,29 @@ class FactKind(StrEnum):
     DISPUTE = "dispute"
 
 
+class Clock(StrEnum):
+    """Whose clock stamped a fact's time, which says how exactly that time is known."""
+
+    # paydesk's own, read to the millisecond when Stripe's answer arrives.
+    PAYDESK = "paydesk"
+    # Stripe's, as an event's `created`: whole seconds, so the fact was true at some moment
+    # of the second it names.
+    STRIPE = "stripe"
+
+
+# How many milliseconds one stamp of each clock spans.
+_RESOLUTION_MS = {Clock.PAYDESK: 1, Clock.STRIPE: 1000}
+
+# How far apart paydesk's and Stripe's clocks may be, in milliseconds. A host that keeps its
+# clock by NTP stays well within this; the rest covers the time an API answer takes to reach
+# paydesk, which stamps it on arrival, after Stripe last saw the object.
+CLOCK_SKEW_MS = 2000
+
+
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """One Stripe object's status as of `observed_at` (unix milliseconds), with its amounts.
+    """One Stripe object's status as of `observed_at` (unix milliseconds, read on `clock`),
+    with its amounts.
 
     For a PaymentIntent `amount_received` is what was captured; for a refund or a dispute
     `amount` is what it takes back."""
@@ -41,6 +65,7 @@ class Fact:
     # What the charge says has been refunded, when the fact comes from a charge.
     amount_refunded: int = 0
     error_code: str = ""
+    clock: Clock = Clock.PAYDESK
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +82,15 @@ class Derived:
     disputes: tuple[tuple[str, str, int], ...] = ()
 
 
-# Stripe's PaymentIntent statuses in the order a payment moves through them.
+# Stripe's open PaymentIntent statuses in the order one attempt to pay moves through them;
+# its failure, `requires_payment_method` with the attempt's error, comes after them all.
 _STAGE = {
     "requires_payment_method": 0,
     "requires_confirmation": 1,
     "requires_action": 2,
     "processing": 3,
 }
+_FAILED_STAGE = 4
 
 # Statuses no later snapshot can undo, strongest first: succeeded is final, canceled can
 # only follow an unpaid or uncaptured intent, an authorization ends in one of those two.
@@ -92,18 +119,51 @@ DISPUTE_OPEN = frozenset(
 )
 
 
-def _recency(fact: Fact) -> tuple[int, int, str, int, int, int, int, str]:
-    """A total order on facts: later first, then further along; the rest only breaks ties."""
+def _stage(fact: Fact) -> int:
+    """How far along its attempt the PaymentIntent was; -1 for a status not in `_STAGE`."""
+    if fact.status == "requires_payment_method" and fact.error_code:
+        return _FAILED_STAGE
+    return _STAGE.get(fact.status, -1)
+
+
+def _recency(fact: Fact) -> tuple[int, int, str, int, int, int, int, str, str, str]:
+    """A total order on facts: further along in the attempt first, then the later stamp;
+    the rest only breaks ties."""
     return (
+        _stage(fact),
         fact.observed_at,
-        _STAGE.get(fact.status, -1),
         fact.error_code,
         fact.amount_received,
         fact.amount_capturable,
         fact.amount_refunded,
         fact.amount,
         fact.currency,
+        fact.status,
+        fact.clock,
     )
+
+
+def _latest(facts: list[Fact]) -> list[Fact]:
+    """The facts that no other fact surely follows.
+
+    One fact surely precedes another when the last moment its stamp can stand for is before
+    the first moment of the other's, by more than `CLOCK_SKEW_MS` when the two stamps were
+    read on different clocks. Among the facts left, the stamps cannot tell which came last:
+    an event stamped with the whole second in which paydesk read an API answer may have
+    happened after that answer."""
+    latest_start = {
+        clock: max(f.observed_at for f in facts if f.clock == clock)
+        for clock in {f.clock for f in facts}
+    }
+
+    def surely_followed(fact: Fact) -> bool:
+        end = fact.observed_at + _RESOLUTION_MS[fact.clock] - 1
+        return any(
+            start > end + (0 if clock == fact.clock else CLOCK_SKEW_MS)
+            for clock, start in latest_start.items()
+        )
+
+    return [fact for fact in facts if not surely_followed(fact)]
 
 
 def _current(facts: Iterable[Fact], ranks: dict[str, int]) -> dict[str, Fact]:
@@ -179,12 +239,13 @@ def _intent_status(facts: list[Fact], amount: int, currency: str) -> Derived:
                 captured=decisive.amount_received if settled == "succeeded" else 0,
                 capture_seen=settled == "succeeded",
             )
-    latest = max(facts, key=_recency)
-    if latest.status == "requires_payment_method":
-        status = PaymentStatus.FAILED if latest.error_code else PaymentStatus.PENDING
-    else:
-        status = _OPEN_STATUS.get(latest.status, PaymentStatus.PENDING)
-    return Derived(status)
+    # Of the facts that may be the last, the one furthest along in its attempt: within one
+    # attempt Stripe only moves forward and its failure is its last word. The next attempt
+    # takes over once one of its facts is surely later than that failure.
+    latest = max(_latest(facts), key=_recency)
+    if _stage(latest) == _FAILED_STAGE:
+        return Derived(PaymentStatus.FAILED)
+    return Derived(_OPEN_STATUS.get(latest.status, PaymentStatus.PENDING))
 
 
 def _mismatch(fact: Fact, amount: int, currency: str) -> str | None:

@@ -22,7 +22,7 @@ from paydesk.ledger.models import LedgerEntry, LedgerKind
 from paydesk.payments import repository
 from paydesk.payments.models import Cause, Payment
 from paydesk.payments.service import link_intent, record_facts
-from paydesk.payments.state import Fact
+from paydesk.payments.state import Clock, Fact
 from paydesk.refunds import repository as refunds_repository
 
 
@@ -35,7 +35,8 @@ class StripeEvent:
 
     @property
     def observed_at(self) -> int:
-        """The event's facts were true when Stripe created it (milliseconds, like facts)."""
+        """The event's facts were true when Stripe created it, in milliseconds like every
+        fact's time but known only to Stripe's whole second (`Clock.STRIPE`)."""
         return self.created * 1000
 
 
@@ -69,14 +70,14 @@ async def find_payment(session: AsyncSession, event: StripeEvent) -> Payment:
 
 
 def intent_facts(event: StripeEvent) -> list[Fact]:
-    return [IntentSnapshot.from_stripe(event.object).fact(event.observed_at)]
+    return [IntentSnapshot.from_stripe(event.object).fact(event.observed_at, Clock.STRIPE)]
 
 
 def charge_facts(event: StripeEvent) -> list[Fact]:
     """A charge says whether its PaymentIntent's money was taken or held, and carries its
     refunds when Stripe includes them."""
-    facts = [refund_fact(r, event.observed_at) for r in _refunds(event.object)]
-    fact = charge_fact(event.object, event.observed_at)
+    facts = [refund_fact(r, event.observed_at, Clock.STRIPE) for r in _refunds(event.object)]
+    fact = charge_fact(event.object, event.observed_at, Clock.STRIPE)
     return facts if fact is None else [fact, *facts]
 
 
@@ -86,11 +87,11 @@ def _refunds(charge: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def refund_facts(event: StripeEvent) -> list[Fact]:
-    return [refund_fact(event.object, event.observed_at)]
+    return [refund_fact(event.object, event.observed_at, Clock.STRIPE)]
 
 
 def dispute_facts(event: StripeEvent) -> list[Fact]:
-    return [dispute_fact(event.object, event.observed_at)]
+    return [dispute_fact(event.object, event.observed_at, Clock.STRIPE)]
 
 
 async def dispute_funds_withdrawn(
