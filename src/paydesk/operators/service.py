@@ -2,8 +2,10 @@
 
 Passwords are hashed with argon2id (the library's defaults: 64 MiB, 3 passes), off the event
 loop. After `MAX_FAILED_LOGINS` wrong passwords in a row an account is locked for
-`LOCKOUT`, whatever is typed meanwhile. A session is a random cookie token, stored as its
-SHA-256 with an expiry and the CSRF token its forms carry.
+`LOCKOUT`, whatever is typed meanwhile. Each guess is counted before its password is
+checked, so guesses sent in parallel cannot have more than `MAX_FAILED_LOGINS` checked
+before the lock. A session is a random cookie token, stored as its SHA-256 with an expiry
+and the CSRF token its forms carry.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from paydesk.db import Database, new_id, utcnow
 from paydesk.errors import Conflict, InvalidRequest
 from paydesk.operators.models import Operator, OperatorSession
+from paydesk.validation import email_address
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -60,9 +63,12 @@ def normalize_email(email: str) -> str:
 
 
 async def create_operator(session: AsyncSession, email: str, password: str) -> Operator:
-    email = normalize_email(email)
-    if "@" not in email or len(email) > 320:
-        raise InvalidRequest("An operator needs a valid e-mail address.", param="email")
+    try:
+        email = normalize_email(email_address(email))
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"An operator needs one valid e-mail address ({exc}).", param="email"
+        ) from None
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidRequest(
             f"The password needs at least {MIN_PASSWORD_LENGTH} characters.", param="password"
@@ -99,29 +105,34 @@ async def set_password(session: AsyncSession, email: str, password: str) -> Oper
 
 async def log_in(db: Database, email: str, password: str) -> str:
     """A new session's cookie token for the right password; `LoginRefused` otherwise."""
-    async with db.sessions() as session:
-        operator = await session.scalar(
-            select(Operator).where(Operator.email == normalize_email(email))
-        )
     now = utcnow()
-    if operator is None:
+    guess = await _count_guess(db, normalize_email(email), now)
+    if guess is None:
         await _verify(await asyncio.to_thread(_unknown_account_hash), password)
         raise LoginRefused()
-    if operator.locked_until is not None and operator.locked_until > now:
-        raise LoginRefused(locked_until=operator.locked_until)
-    correct = await _verify(operator.password_hash, password)
-    if not correct:
-        raise LoginRefused(locked_until=await _count_failure(db, operator.id, now))
+    if not await _verify(guess.password_hash, password):
+        raise LoginRefused(locked_until=guess.locked_until)
+    new_hash = None
+    if _hasher.check_needs_rehash(guess.password_hash):
+        new_hash = await asyncio.to_thread(_hasher.hash, password)
     token = secrets.token_urlsafe(32)
     async with db.transaction() as session:
-        current = await session.get(Operator, operator.id, with_for_update=True)
-        if current is None:
+        current = await session.get(Operator, guess.operator_id, with_for_update=True)
+        if current is None or current.password_hash != guess.password_hash:
+            # Removed, or given a new password, while this one was being checked.
             raise LoginRefused()
-        current.failed_logins = 0
-        current.locked_until = None
+        if (current.failed_logins, current.locked_until) == (
+            guess.failed_logins,
+            guess.locked_until,
+        ):
+            # No guess was counted since this one: the failures before it are forgotten. Had
+            # one been, nothing is: it was checked beside this one, and its count or the lock
+            # it let fall must stand.
+            current.failed_logins = 0
+            current.locked_until = None
         current.last_login_at = now
-        if _hasher.check_needs_rehash(current.password_hash):
-            current.password_hash = await asyncio.to_thread(_hasher.hash, password)
+        if new_hash is not None:
+            current.password_hash = new_hash
         session.add(
             OperatorSession(
                 token_hash=_digest(token),
@@ -135,18 +146,51 @@ async def log_in(db: Database, email: str, password: str) -> str:
     return token
 
 
-async def _count_failure(db: Database, operator_id: str, now: datetime) -> datetime | None:
-    """One more wrong password in a row; the lock's end when this one locks the account."""
+@dataclass(frozen=True, slots=True)
+class _Guess:
+    """A password guess counted against its account, before the password is checked.
+
+    `failed_logins` and `locked_until` are the account's as this guess left them: the lock
+    is the one this guess set, being the last its window allows, or None."""
+
+    operator_id: str
+    password_hash: str
+    failed_logins: int
+    locked_until: datetime | None
+
+
+async def _count_guess(db: Database, email: str, now: datetime) -> _Guess | None:
+    """Counts a guess at `email`'s password, in a transaction of its own, committed before the
+    password is checked, so that guesses sent together each see the others' counts: None for
+    an unknown e-mail, `LoginRefused` while the account is locked.
+
+    Every guess counts as a failure until a right password forgets it. The guess that fills
+    the window of `MAX_FAILED_LOGINS` locks the account for `LOCKOUT` then and there; guesses
+    during a lock are refused unchecked and counted from 0, so that the right password, if it
+    set the lock, lifts it only when no other guess came meanwhile."""
     async with db.transaction() as session:
-        current = await session.get(Operator, operator_id, with_for_update=True)
-        if current is None:
+        operator = await session.scalar(
+            select(Operator).where(Operator.email == email).with_for_update()
+        )
+        if operator is None:
             return None
-        current.failed_logins += 1
-        if current.failed_logins < MAX_FAILED_LOGINS:
-            return None
-        current.failed_logins = 0
-        current.locked_until = now + LOCKOUT
-        return current.locked_until
+        if operator.locked_until is not None and operator.locked_until <= now:
+            # The lock has run out: a new window, the guesses refused during the lock forgotten.
+            operator.failed_logins = 0
+            operator.locked_until = None
+        operator.failed_logins += 1
+        if operator.locked_until is None:
+            if operator.failed_logins >= MAX_FAILED_LOGINS:
+                operator.failed_logins = 0
+                operator.locked_until = now + LOCKOUT
+            return _Guess(
+                operator_id=operator.id,
+                password_hash=operator.password_hash,
+                failed_logins=operator.failed_logins,
+                locked_until=operator.locked_until,
+            )
+        locked_until = operator.locked_until
+    raise LoginRefused(locked_until=locked_until)
 
 
 async def signed_in(db: Database, token: str) -> SignedIn | None:
