@@ -6,7 +6,9 @@ share the outbox): it counts the attempt, opens its DeliveryAttempt, and moves t
 `next_attempt_at` one lease ahead, so no other worker takes it meanwhile. It then sends,
 and records the outcome in a second transaction: delivered, due again after an
 exponential backoff with jitter, or dead after the last attempt. A worker that stops
-mid-send leaves the lease to expire and the row is tried again.
+mid-send leaves the lease to expire and the row is tried again: a message that got through
+before the stop then arrives twice, under the same Message-ID (e-mail) or webhook-id (shop
+webhook), both the notification's id, by which its receiver knows the second for a repeat.
 
 Everything here runs in its own transactions, apart from the payments: a failing mail
 server or shop endpoint delays only its own messages."""
@@ -102,6 +104,7 @@ class NotificationDelivery:
         return cls(db, mailer, WebhookSender(settings), policy)
 
     async def close(self) -> None:
+        await self.mailer.close()
         await self.webhooks.close()
 
     async def deliver_due(self) -> int:

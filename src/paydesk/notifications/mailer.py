@@ -1,8 +1,13 @@
 """E-mail to customers: a queued notification rendered from its templates (text and HTML,
-autoescaped, no external assets) and sent over SMTP as Settings.smtp says."""
+autoescaped, no external assets) and sent over SMTP as Settings.smtp says.
+
+A message's fate is the server's answer to it: once that is in, `send` returns and the
+connection's QUIT goes on without the caller, so that a delivery is recorded at once and a
+worker stopped while the server takes its time to say goodbye does not send it again."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -58,6 +63,8 @@ class Mailer:
         self.smtp = smtp
         self.public_url = public_url.rstrip("/")
         self.templates = templates or template_environment()
+        # Connections still saying QUIT; held here so that they run to the end.
+        self._leaving: set[asyncio.Task[None]] = set()
 
     def compose(self, notification: Notification) -> EmailMessage:
         """The message for a queued e-mail; its Message-ID is the notification's, so a
@@ -105,18 +112,21 @@ class Mailer:
         }
 
     async def send(self, message: EmailMessage) -> MailResult:
+        """Sends the message over a connection of its own and returns the server's answer
+        to it, without waiting for the answer to the QUIT that follows."""
         smtp = self.smtp
+        client = aiosmtplib.SMTP(
+            hostname=smtp.host,
+            port=smtp.port,
+            username=smtp.username,
+            password=smtp.password,
+            use_tls=smtp.security == "tls",
+            start_tls=smtp.security == "starttls",
+            timeout=smtp.timeout_seconds,
+        )
         try:
-            errors, reply = await aiosmtplib.send(
-                message,
-                hostname=smtp.host,
-                port=smtp.port,
-                username=smtp.username,
-                password=smtp.password,
-                use_tls=smtp.security == "tls",
-                start_tls=smtp.security == "starttls",
-                timeout=smtp.timeout_seconds,
-            )
+            await client.connect()
+            errors, reply = await client.send_message(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refused.code for refused in exc.recipients]
             text = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
@@ -131,10 +141,35 @@ class Mailer:
             return MailResult(False, reply=reply, error=f"{type(exc).__name__}: {reply}")
         except (aiosmtplib.SMTPException, OSError) as exc:
             return MailResult(False, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self._leave(client)
         if errors:  # some recipients refused; there is only one, so this is rare
             text = "; ".join(f"{r.code} {r.message}" for r in errors.values())
             return MailResult(False, reply=text, error=f"recipient refused: {text}")
         return MailResult(True, reply=reply)
+
+    def _leave(self, client: aiosmtplib.SMTP) -> None:
+        """Says QUIT on a connection still open, without holding up the caller."""
+        if not client.is_connected:
+            client.close()
+            return
+        leaving = asyncio.create_task(_quit(client))
+        self._leaving.add(leaving)
+        leaving.add_done_callback(self._leaving.discard)
+
+    async def close(self) -> None:
+        """Waits for the connections still saying QUIT (each within the SMTP timeout)."""
+        await asyncio.gather(*self._leaving)
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    try:
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        # The message's answer came before; an unanswered goodbye changes nothing for it.
+        log.debug("SMTP server %s: QUIT not answered: %s", client.hostname, exc)
+    finally:
+        client.close()
 
 
 def _domain(sender: str) -> str:
