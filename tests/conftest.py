@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.paydesk",
     "tests.fixtures.sandbox",
     "tests.fixtures.smtp",
+    "tests.fixtures.tcp_proxy",
 ]

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from paydesk.db import DEFAULT_TIMEOUT_SECONDS, async_url
 from paydesk.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///paydesk.db"
@@ -27,6 +28,8 @@ class SmtpSettings:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    # Every wait on the database (connect, pool, statement); past it: 503, or a retry later.
+    database_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     stripe_secret_key: str = SANDBOX_SECRET_KEY
     stripe_api_base: str | None = None
     stripe_webhook_secrets: tuple[str, ...] = ()
@@ -78,7 +81,10 @@ class Settings:
             s.strip() for s in env.get("STRIPE_WEBHOOK_SECRET", "").split(",") if s.strip()
         )
         settings = cls(
-            database_url=env.get("PAYDESK_DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=async_url(env.get("PAYDESK_DATABASE_URL", DEFAULT_DATABASE_URL)),
+            database_timeout_seconds=_float(
+                env, "PAYDESK_DATABASE_TIMEOUT", DEFAULT_TIMEOUT_SECONDS
+            ),
             stripe_secret_key=key,
             stripe_api_base=base,
             stripe_webhook_secrets=secrets,
@@ -125,10 +131,14 @@ class Settings:
             raise ConfigurationError(
                 f"STRIPE_API_BASE must be an http(s) URL, not {self.stripe_api_base!r}."
             )
-        if not self.database_url.startswith(("sqlite", "postgresql")):
+        if self.database_timeout_seconds <= 0:
             raise ConfigurationError(
-                "PAYDESK_DATABASE_URL must be a SQLite or PostgreSQL SQLAlchemy URL "
-                "(sqlite+aiosqlite:///file.db or postgresql+asyncpg://user@host/db)."
+                "PAYDESK_DATABASE_TIMEOUT must be a number of seconds above 0."
+            )
+        if not self.database_url.startswith(("sqlite+aiosqlite:", "postgresql+asyncpg:")):
+            raise ConfigurationError(
+                "PAYDESK_DATABASE_URL must be a SQLite or PostgreSQL URL "
+                "(sqlite:///file.db or postgresql://user@host/db)."
             )
         if self.smtp.security not in ("none", "starttls", "tls"):
             raise ConfigurationError(

@@ -26,7 +26,8 @@ def _run(connection: Connection) -> None:
 
 
 async def _migrate() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    # No statement timeout: a migration takes as long as the tables it changes need.
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "", timeout_seconds=None)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

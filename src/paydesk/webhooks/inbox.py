@@ -34,13 +34,20 @@ class InboxWriter:
         self._statement = insert(InboxEvent).on_conflict_do_nothing(index_elements=["id"])
 
     async def store(self, row: dict[str, Any]) -> None:
-        """Returns once the event is committed (or was already stored); raises if not."""
+        """Returns once the event is committed (or was already stored); raises if not, and
+        TimeoutError when the commit takes longer than the database's timeout (Stripe then
+        retries; if the commit lands after all, the retry is a duplicate, and a no-op)."""
         if self._queue is None or self._task is None or self._task.done():
             self._queue = asyncio.Queue()
             self._task = asyncio.create_task(self._write_forever(self._queue))
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((row, done))
-        await done
+        try:
+            await asyncio.wait_for(asyncio.shield(done), self.db.timeout_seconds)
+        except TimeoutError:
+            # The writer settles it later; nobody is left to hear how.
+            done.add_done_callback(_outcome_unheard)
+            raise
 
     async def _write_forever(self, queue: asyncio.Queue[_Pending]) -> None:
         while True:
@@ -78,6 +85,11 @@ class InboxWriter:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _outcome_unheard(done: asyncio.Future[None]) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 def _settle(batch: list[_Pending], error: Exception | None) -> None:
