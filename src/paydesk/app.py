@@ -12,15 +12,17 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
+from paydesk.auth.middleware import Authentication
 from paydesk.config import Settings
-from paydesk.db import Database, create_engine
+from paydesk.db import Database
 from paydesk.deps import Services
 from paydesk.disputes.endpoints import router as disputes_router
 from paydesk.disputes.service import DisputeService
-from paydesk.errors import InvalidRequest, PaydeskError, ServiceUnavailable
+from paydesk.edge.envelope import HttpEdge
+from paydesk.edge.limits import BodyLimit
+from paydesk.errors import InvalidRequest, PaydeskError
 from paydesk.gateway.base import Gateway
 from paydesk.gateway.stripe_gateway import StripeGateway
 from paydesk.idempotency.middleware import IdempotencyMiddleware
@@ -28,6 +30,7 @@ from paydesk.ledger.endpoints import router as ledger_router
 from paydesk.notifications.delivery import NotificationDelivery
 from paydesk.notifications.endpoints import router as notifications_router
 from paydesk.notifications.webhook_endpoints import router as webhook_endpoints_router
+from paydesk.openapi import install_openapi
 from paydesk.orders.endpoints import router as orders_router
 from paydesk.payments.endpoints import router as payments_router
 from paydesk.payments.service import PaymentService
@@ -55,7 +58,9 @@ def create_app(
     worker: WorkerSchedule | None = None,
 ) -> FastAPI:
     """The API; with `worker`, also a worker in the same process (one on SQLite)."""
-    db = database or Database(create_engine(settings.database_url))
+    db = database or Database.connect(
+        settings.database_url, timeout_seconds=settings.database_timeout_seconds
+    )
     stripe_gateway = gateway or StripeGateway(
         settings.stripe_secret_key,
         api_base=settings.stripe_api_base,
@@ -123,7 +128,10 @@ def create_app(
     app.include_router(notifications_router)
     app.include_router(checkout_router)
     dashboard.install(app)
+    # Added innermost first: a request meets them in the order edge/__init__.py lists.
     app.add_middleware(IdempotencyMiddleware, db=db)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(Authentication, db=db)
     app.add_middleware(
         StripeWebhookEndpoint,
         inbox=inbox,
@@ -131,7 +139,9 @@ def create_app(
         livemode=settings.livemode,
         stats=services.webhook_stats,
     )
+    app.add_middleware(HttpEdge)
     _install_error_handlers(app)
+    install_openapi(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -160,15 +170,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             media_type="application/json",
         )
 
-    @app.exception_handler(OperationalError)
-    async def database_down(_request: Request, exc: OperationalError) -> Response:
-        log.error("database unavailable: %s", type(exc.orig).__name__)
-        return error_response(ServiceUnavailable("The database is unavailable; retry shortly."))
-
 
 def error_response(error: PaydeskError) -> Response:
     return Response(
-        orjson.dumps(error.to_body()), status_code=error.status_code, media_type="application/json"
+        orjson.dumps(error.to_body()),
+        status_code=error.status_code,
+        headers=error.headers(),
+        media_type="application/json",
     )
 
 
@@ -183,11 +191,26 @@ def _invalid_request(errors: Any) -> InvalidRequest:
             code="server_side_field",
             param=param,
         )
-    if first.get("type") == "json_invalid":
+    kind = first.get("type")
+    if kind == "json_invalid":
         return InvalidRequest("The request body is not valid JSON.", code="invalid_json")
-    if first.get("type") == "missing":
+    if kind == "missing" and not param:
+        return InvalidRequest("A JSON body is required.", code="body_missing")
+    if kind == "missing":
         return InvalidRequest(f"{param} is required.", code="parameter_missing", param=param)
     message = first.get("msg", "Invalid value")
     return InvalidRequest(
-        f"{param}: {message}" if param else message, code="parameter_invalid", param=param or None
+        f"{param}: {message}" if param else message,
+        code=_CODES.get(kind, "parameter_invalid"),
+        param=param or None,
     )
+
+
+# Codes more precise than `parameter_invalid`: a control character is refused with the same
+# code wherever it is sent (body, path, query); a reserved domain is an address that no mail
+# reaches, not a malformed one.
+_CODES = {
+    "control_character": "invalid_characters",
+    "string_unicode": "invalid_characters",
+    "email_undeliverable": "email_undeliverable",
+}

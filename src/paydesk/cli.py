@@ -12,8 +12,9 @@ from typing import Annotated
 
 import typer
 
+from paydesk.cli_support import run_with_database
 from paydesk.config import Settings
-from paydesk.db import Database, create_engine
+from paydesk.db import Database
 from paydesk.disputes import repository as disputes_repository
 from paydesk.errors import ConfigurationError, PaydeskError
 from paydesk.gateway.stripe_gateway import StripeGateway
@@ -65,6 +66,7 @@ def serve(
     import uvicorn
 
     from paydesk.app import create_app
+    from paydesk.edge.server import uvicorn_config
     from paydesk.migrate import upgrade
 
     settings = _settings()
@@ -74,13 +76,7 @@ def serve(
     # SQLite has one writer: the API process applies the inbox itself. On PostgreSQL run
     # `paydesk worker` processes beside it, as many as needed.
     worker = WorkerSchedule() if settings.runs_worker_in_process else None
-    uvicorn.run(
-        create_app(settings, worker=worker),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-    )
+    uvicorn.Server(uvicorn_config(create_app(settings, worker=worker), host=host, port=port)).run()
 
 
 @app.command()
@@ -266,7 +262,9 @@ def _run(settings: Settings, command: Callable[[Tools], Awaitable[None]]) -> Non
     """Runs an async command with a database and a Stripe gateway, closed afterwards."""
 
     async def main() -> None:
-        db = Database(create_engine(settings.database_url))
+        db = Database.connect(
+            settings.database_url, timeout_seconds=settings.database_timeout_seconds
+        )
         gateway = StripeGateway(
             settings.stripe_secret_key,
             api_base=settings.stripe_api_base,
@@ -359,7 +357,9 @@ def keys_create(name: Annotated[str, typer.Option(help="What the key is for.")] 
     settings = _settings(demo=True)
 
     async def create() -> str:
-        db = Database(create_engine(settings.database_url))
+        db = Database.connect(
+            settings.database_url, timeout_seconds=settings.database_timeout_seconds
+        )
         try:
             async with db.transaction() as session:
                 plaintext, _ = await create_api_key(session, name)
@@ -368,6 +368,42 @@ def keys_create(name: Annotated[str, typer.Option(help="What the key is for.")] 
             await db.dispose()
 
     typer.echo(asyncio.run(create()))
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every shop key: its prefix, name, when it was made and last used, and whether it is
+    revoked (the key itself is never shown again)."""
+    from paydesk.auth.service import list_api_keys
+
+    async def run(db: Database) -> None:
+        async with db.sessions() as session:
+            keys = await list_api_keys(session)
+        for key in keys:
+            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never used"
+            state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "live"
+            typer.echo(
+                f"{key.prefix}…  {key.name:<20} created {key.created_at:%Y-%m-%d %H:%M}"
+                f"  last used {used}  {state}"
+            )
+
+    run_with_database(run)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix, as `keys list` prints it.")],
+) -> None:
+    """Revoke a shop key: every request with it is refused (401) from now on, in every
+    paydesk process."""
+    from paydesk.auth.service import revoke_api_key
+
+    async def run(db: Database) -> str:
+        async with db.transaction() as session:
+            key = await revoke_api_key(session, prefix)
+            return f"{key.prefix}… ({key.name})"
+
+    typer.echo(f"key {run_with_database(run)} revoked")
 
 
 def main() -> None:

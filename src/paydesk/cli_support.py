@@ -9,7 +9,7 @@ from typing import TypeVar
 import typer
 
 from paydesk.config import Settings
-from paydesk.db import Database, create_engine
+from paydesk.db import Database
 from paydesk.errors import ConfigurationError, PaydeskError
 
 T = TypeVar("T")
@@ -28,7 +28,9 @@ def run_with_database(command: Callable[[Database], Awaitable[T]]) -> T:
     settings = settings_or_exit()
 
     async def main() -> T:
-        db = Database(create_engine(settings.database_url))
+        db = Database.connect(
+            settings.database_url, timeout_seconds=settings.database_timeout_seconds
+        )
         try:
             return await command(db)
         finally:

@@ -19,6 +19,7 @@ from paydesk.auth.service import create_api_key
 from paydesk.config import SANDBOX_SECRET_KEY, Settings, SmtpSettings
 from paydesk.db import Database, create_engine
 from paydesk.demo_sinks import MailSink, ShopBackend
+from paydesk.edge.server import uvicorn_config
 from paydesk.logs import configure_logging
 from paydesk.migrate import upgrade
 from paydesk.operators.service import create_operator
@@ -95,12 +96,10 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         shop_key, _ = await create_api_key(session, "demo shop")
         await create_operator(session, DEMO_OPERATOR, operator_password)
     server = uvicorn.Server(
-        uvicorn.Config(
+        uvicorn_config(
             create_app(settings, database=db, worker=DEMO_WORKER),
             host="127.0.0.1",
             port=port,
-            log_config=None,
-            access_log=False,
             timeout_graceful_shutdown=2,
         )
     )

@@ -25,6 +25,10 @@ class PaydeskError(Exception):
         body = {"type": self.type, "code": self.code, "message": self.message, **self.extra}
         return {"error": body}
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries beside the body."""
+        return {}
+
 
 class InvalidRequest(PaydeskError):
     """The request is malformed or names a bad value; `param` says which."""
@@ -34,6 +38,9 @@ class AuthenticationFailed(PaydeskError):
     status_code = 401
     type = "authentication_error"
     default_code = "unauthenticated"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="paydesk"'}
 
 
 class PermissionDenied(PaydeskError):
@@ -63,6 +70,13 @@ class IdempotencyError(PaydeskError):
     default_code = "idempotency_key_reused"
 
 
+class RequestTimeout(PaydeskError):
+    """The request's body did not arrive in time."""
+
+    status_code = 408
+    default_code = "request_timeout"
+
+
 class PayloadTooLarge(PaydeskError):
     status_code = 413
     default_code = "payload_too_large"
@@ -76,12 +90,12 @@ class CardDeclined(PaydeskError):
     default_code = "card_declined"
 
 
-class PaymentProviderError(PaydeskError):
-    """Stripe answered, but with an error that is not the customer's card."""
+class PaymentProviderMisconfigured(PaydeskError):
+    """Stripe refuses paydesk's own API key: the operator must fix it; retrying cannot help."""
 
-    status_code = 502
-    type = "payment_provider_error"
-    default_code = "stripe_error"
+    status_code = 500
+    type = "api_error"
+    default_code = "stripe_authentication_failed"
 
 
 class PaymentProviderUnavailable(PaydeskError):
@@ -92,7 +106,20 @@ class PaymentProviderUnavailable(PaydeskError):
     default_code = "stripe_unreachable"
 
 
+class InternalError(PaydeskError):
+    """Something paydesk did not expect; the answer names the request, and the log says why."""
+
+    status_code = 500
+    type = "api_error"
+    default_code = "internal_error"
+
+
 class ServiceUnavailable(PaydeskError):
+    """Something paydesk needs (its database) cannot be used now; retry after a moment."""
+
     status_code = 503
     type = "api_error"
     default_code = "service_unavailable"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}

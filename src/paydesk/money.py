@@ -51,6 +51,12 @@ def format_amount(amount: int, currency: str) -> str:
     return f"{sign}{text} {currency.upper()}"
 
 
+def _digits(text: str) -> bool:
+    """Decimal digits of any script (`int` reads them all); `str.isdigit` would also take
+    `²` and other digits that `int` refuses."""
+    return text.isdecimal()
+
+
 def parse_amount(text: str, currency: str) -> int:
     """What a person types, in major units, as minor units: `"12.5", "eur"` → `1250`,
     `"1,000", "jpy"` → `1000`. Raises ValueError, with a message for that person, when the
@@ -58,9 +64,9 @@ def parse_amount(text: str, currency: str) -> int:
     digits = exponent(currency)
     cleaned = text.strip().replace(",", "").replace(" ", "")
     whole, dot, minor = cleaned.partition(".")
-    if not whole.isdigit() and not (dot and whole == "" and minor.isdigit()):
+    if not _digits(whole) and not (dot and whole == "" and _digits(minor)):
         raise ValueError(f"“{text}” is not an amount.")
-    if dot and not minor.isdigit():
+    if dot and not _digits(minor):
         raise ValueError(f"“{text}” is not an amount.")
     if len(minor) > digits:
         places = "no decimals" if digits == 0 else f"at most {digits} decimals"

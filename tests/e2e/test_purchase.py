@@ -172,18 +172,24 @@ async def test_sandbox_down_mid_request_is_a_502_and_the_retry_has_no_duplicate(
     assert [i.status for i in mine] == ["succeeded"]
 
 
-async def test_an_already_paid_order_is_a_409_and_a_foreign_order_a_404(paydesk: Paydesk) -> None:
+async def test_a_paid_order_answers_with_its_payment_and_a_foreign_order_is_a_404(
+    paydesk: Paydesk,
+) -> None:
     paid, other = await create_order(paydesk), await create_order(paydesk)
     async with paydesk.client(paid["checkout_token"]) as browser:
         body = {"order_id": paid["id"], "payment_method": "pm_card_visa"}
-        assert (await browser.post("/api/payments", json=body)).status_code == 200
+        first = await browser.post("/api/payments", json=body)
+        assert first.status_code == 200
         again = await browser.post("/api/payments", json=body)
-        assert again.status_code == 409
+        assert again.status_code == 200
+        assert (again.json()["id"], again.json()["status"]) == (first.json()["id"], "succeeded")
         foreign = await browser.post("/api/payments", json={"order_id": other["id"]})
         assert foreign.status_code == 404
 
 
-async def test_a_stripe_server_error_is_a_502_of_its_own_kind(paydesk: Paydesk) -> None:
+async def test_a_stripe_server_error_is_a_502_and_a_bad_payment_method_a_400(
+    paydesk: Paydesk,
+) -> None:
     order = await create_order(paydesk)
     async with paydesk.client(order["checkout_token"]) as browser:
         paydesk.sandbox.fail_next_requests(1, "error_500")
@@ -193,6 +199,10 @@ async def test_a_stripe_server_error_is_a_502_of_its_own_kind(paydesk: Paydesk) 
         response = await browser.post(
             "/api/payments", json={"order_id": order["id"], "payment_method": "pm_card_nope"}
         )
-        assert response.status_code == 502
+        assert response.status_code == 400, response.text
         error = response.json()["error"]
-        assert (error["type"], error["code"]) == ("payment_provider_error", "resource_missing")
+        assert (error["type"], error["code"], error["param"]) == (
+            "invalid_request_error",
+            "resource_missing",
+            "payment_method",
+        )

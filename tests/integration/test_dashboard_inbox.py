@@ -323,3 +323,12 @@ async def test_an_unknown_event_is_a_not_found_page(api: Api, dashboard: Dashboa
     assert 'href="/dashboard/webhooks"' in shown.text
     replayed = await dashboard.post("/dashboard/webhooks/evt_nothing_here/replay")
     assert replayed.status_code == 404
+
+
+async def test_an_event_page_hides_the_client_secret(api: Api, dashboard: Dashboard) -> None:
+    event, _ = await processed(api)
+    secret = event["data"]["object"]["client_secret"]
+    page = await dashboard.client.get(f"/dashboard/webhooks/{event['id']}")
+    assert page.status_code == 200
+    assert secret not in page.text
+    assert "&#34;client_secret&#34;: &#34;•••• (hidden)&#34;" in page.text

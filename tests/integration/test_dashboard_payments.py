@@ -648,3 +648,26 @@ async def test_notice_codes_are_the_only_text_a_url_can_add(api: Api, dashboard:
     assert forged.status_code == 200
     assert "Send money" not in forged.text
     assert 'class="notice"' not in forged.text
+
+
+@pytest.mark.parametrize("typed", ["²", "1²", "½"])
+async def test_an_amount_in_other_digits_is_explained_not_a_500(
+    api: Api, dashboard: Dashboard, typed: str
+) -> None:
+    _, payment = await paid(api)
+    answer = await ask(dashboard, payment["id"], "refund", amount=typed, reason="duplicate")
+    assert answer.status_code == 400
+    assert f"“{typed}” is not an amount." in text(answer)
+    assert "invalid literal" not in answer.text
+    assert await refunds_of(api, payment["id"]) == []
+
+
+async def test_the_last_day_of_the_calendar_is_a_filter_like_any(
+    api: Api, dashboard: Dashboard
+) -> None:
+    _, payment = await paid(api)
+    answer = await dashboard.client.get(
+        "/dashboard/payments", params={"created_from": "0001-01-01", "created_to": "9999-12-31"}
+    )
+    assert answer.status_code == 200
+    assert listed(answer) == [payment["id"]]

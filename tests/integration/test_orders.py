@@ -36,6 +36,17 @@ async def test_total_is_computed_from_the_items(api: Api) -> None:
             "amount_too_large",
         ),
         ({"customer_email": "not-an-email"}, "customer_email", "parameter_invalid"),
+        (
+            {"customer_email": "victim,attacker@evil.example"},
+            "customer_email",
+            "parameter_invalid",
+        ),
+        (
+            {"customer_email": "<script>alert(1)</script>@x.example"},
+            "customer_email",
+            "parameter_invalid",
+        ),
+        ({"customer_email": "Ada <ada@example.com>"}, "customer_email", "parameter_invalid"),
         ({"amount": 1}, "amount", "server_side_field"),
     ],
 )

@@ -4,25 +4,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from paydesk.auth.service import require_shop
-from paydesk.deps import PrincipalDep, ServicesDep
+from paydesk.deps import AuthorizedRoute, IdQuery, ServicesDep, ShopKey
 from paydesk.disputes import repository
 from paydesk.disputes.schemas import DisputeEvidence, DisputeList, DisputeOut
 from paydesk.errors import NotFound
+from paydesk.openapi import errors
 
-router = APIRouter(prefix="/api/disputes", tags=["disputes"])
+router = APIRouter(prefix="/api/disputes", tags=["disputes"], route_class=AuthorizedRoute)
 
 
 @router.get("", response_model=DisputeList)
 async def list_disputes(
-    principal: PrincipalDep,
+    _shop: ShopKey,
     services: ServicesDep,
-    status: str | None = None,
-    cursor: str | None = None,
+    status: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> DisputeList:
     """Disputes, newest first (shop key); `status` as Stripe names it (`needs_response`, …)."""
-    require_shop(principal)
     async with services.db.sessions() as session:
         rows = await repository.listing(session, status=status, after=cursor, limit=limit + 1)
     page = list(rows[:limit])
@@ -33,10 +32,7 @@ async def list_disputes(
 
 
 @router.get("/{dispute_id}", response_model=DisputeOut)
-async def get_dispute(
-    dispute_id: str, principal: PrincipalDep, services: ServicesDep
-) -> DisputeOut:
-    require_shop(principal)
+async def get_dispute(dispute_id: str, _shop: ShopKey, services: ServicesDep) -> DisputeOut:
     async with services.db.sessions() as session:
         dispute = await repository.get(session, dispute_id)
     if dispute is None:
@@ -44,11 +40,10 @@ async def get_dispute(
     return DisputeOut.model_validate(dispute)
 
 
-@router.post("/{dispute_id}/evidence", response_model=DisputeOut)
+@router.post("/{dispute_id}/evidence", response_model=DisputeOut, responses=errors(502))
 async def submit_evidence(
-    dispute_id: str, body: DisputeEvidence, principal: PrincipalDep, services: ServicesDep
+    dispute_id: str, body: DisputeEvidence, _shop: ShopKey, services: ServicesDep
 ) -> DisputeOut:
     """Send evidence to Stripe (shop key); with `submit: true` it goes to the bank."""
-    require_shop(principal)
     dispute = await services.disputes.submit_evidence(dispute_id, body.fields(), submit=body.submit)
     return DisputeOut.model_validate(dispute)

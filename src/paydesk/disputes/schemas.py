@@ -6,14 +6,13 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 from paydesk.money import format_amount
+from paydesk.validation import RequestModel
 
 EvidenceText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 
 
-class DisputeEvidence(BaseModel):
+class DisputeEvidence(RequestModel):
     """Stripe's text evidence fields; `submit` sends the evidence to the bank (final)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     customer_name: EvidenceText | None = None
     customer_email_address: EvidenceText | None = None

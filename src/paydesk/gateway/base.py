@@ -5,8 +5,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from paydesk.errors import CardDeclined
+from paydesk.errors import CardDeclined, Conflict, InvalidRequest, PaydeskError
 from paydesk.gateway.types import IntentSnapshot
+
+# Stripe's codes for a call the object's current state forbids (a PaymentIntent already
+# succeeded, a charge already refunded): the request is sound, the moment is not.
+STATE_CONFLICTS = frozenset(
+    {
+        "payment_intent_unexpected_state",
+        "charge_already_captured",
+        "charge_already_refunded",
+        "charge_disputed",
+        "charge_expired_for_capture",
+        "idempotency_key_in_use",
+    }
+)
+
+
+def refusal(message: str, *, code: str | None, param: str | None = None) -> PaydeskError:
+    """Stripe's `invalid_request_error` as paydesk answers it: a 409 when the object's state
+    forbids the call, otherwise a 400 naming the caller's field when it was the caller's.
+    Neither is a 5xx: sending the same request again gets the same refusal."""
+    text = f"Stripe refused the request: {message}"
+    if code in STATE_CONFLICTS:
+        return Conflict(text, code=code)
+    return InvalidRequest(text, code=code or "stripe_invalid_request", param=param)
 
 
 class IntentDeclined(CardDeclined):

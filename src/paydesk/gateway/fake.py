@@ -8,8 +8,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from paydesk.errors import PaymentProviderError, PaymentProviderUnavailable
-from paydesk.gateway.base import EventPage, IntentDeclined
+from paydesk.errors import PaymentProviderUnavailable
+from paydesk.gateway.base import EventPage, IntentDeclined, refusal
 from paydesk.gateway.types import IntentSnapshot
 
 # payment method → (decline code, or None when it succeeds)
@@ -80,14 +80,16 @@ class FakeGateway:
             return answer
         intent = self.intents[intent_id]
         if intent.status not in ("requires_payment_method", "requires_confirmation"):
-            raise PaymentProviderError(
+            raise refusal(
                 "You cannot confirm this PaymentIntent because it has a status of "
                 f"{intent.status}.",
                 code="payment_intent_unexpected_state",
             )
         if payment_method not in DECLINES:
-            raise PaymentProviderError(
-                f"No such PaymentMethod: '{payment_method}'", code="resource_missing"
+            raise refusal(
+                f"No such PaymentMethod: '{payment_method}'",
+                code="resource_missing",
+                param="payment_method",
             )
         decline = DECLINES[payment_method]
         if decline is not None:
@@ -129,16 +131,17 @@ class FakeGateway:
         self._call("capture")
         intent = self.intents[intent_id]
         if intent.status != "requires_capture":
-            raise PaymentProviderError(
+            raise refusal(
                 f"This PaymentIntent could not be captured because it has a status of "
                 f"{intent.status}.",
                 code="payment_intent_unexpected_state",
             )
         captured = intent.amount_capturable if amount is None else amount
         if captured > intent.amount_capturable:
-            raise PaymentProviderError(
+            raise refusal(
                 "The amount to capture is greater than the amount capturable.",
                 code="amount_too_large",
+                param="amount",
             )
         intent = replace(intent, status="succeeded", amount_received=captured, amount_capturable=0)
         self.intents[intent_id] = intent
@@ -150,7 +153,7 @@ class FakeGateway:
         self._call("cancel")
         intent = self.intents[intent_id]
         if intent.status in ("succeeded", "canceled", "processing"):
-            raise PaymentProviderError(
+            raise refusal(
                 f"You cannot cancel this PaymentIntent because it has a status of {intent.status}.",
                 code="payment_intent_unexpected_state",
             )

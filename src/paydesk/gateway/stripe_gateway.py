@@ -20,11 +20,12 @@ from stripe import SignatureVerificationError, WebhookSignature
 
 from paydesk.errors import (
     CardDeclined,
+    Conflict,
     PaydeskError,
-    PaymentProviderError,
+    PaymentProviderMisconfigured,
     PaymentProviderUnavailable,
 )
-from paydesk.gateway.base import EventPage, IntentDeclined
+from paydesk.gateway.base import EventPage, IntentDeclined, refusal
 from paydesk.gateway.types import IntentSnapshot
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class StripeGateway:
         params: Any = {"payment_method": payment_method}
         if return_url:
             params["return_url"] = return_url
-        with _translated_errors():
+        with _translated_errors({"payment_method": "payment_method", "return_url": "return_url"}):
             intent = await self._client.v1.payment_intents.confirm_async(
                 intent_id, params, options={"idempotency_key": idempotency_key}
             )
@@ -115,7 +116,7 @@ class StripeGateway:
         self, intent_id: str, *, amount: int | None, idempotency_key: str
     ) -> IntentSnapshot:
         params: Any = {} if amount is None else {"amount_to_capture": amount}
-        with _translated_errors():
+        with _translated_errors({"amount_to_capture": "amount"}):
             intent = await self._client.v1.payment_intents.capture_async(
                 intent_id, params, options={"idempotency_key": idempotency_key}
             )
@@ -143,7 +144,7 @@ class StripeGateway:
         params: Any = {"payment_intent": intent_id, "amount": amount, "metadata": metadata}
         if reason is not None:
             params["reason"] = reason
-        with _translated_errors():
+        with _translated_errors({"amount": "amount", "reason": "reason"}):
             refund = await self._client.v1.refunds.create_async(
                 params, options={"idempotency_key": idempotency_key}
             )
@@ -165,7 +166,7 @@ class StripeGateway:
         idempotency_key: str,
     ) -> dict[str, Any]:
         params: Any = {"evidence": evidence, "submit": submit}
-        with _translated_errors():
+        with _translated_errors({f"evidence[{name}]": name for name in evidence}):
             dispute = await self._client.v1.disputes.update_async(
                 dispute_id, params, options={"idempotency_key": idempotency_key}
             )
@@ -199,15 +200,16 @@ def _snapshot(intent: stripe.PaymentIntent) -> IntentSnapshot:
 
 
 @contextmanager
-def _translated_errors() -> Iterator[None]:
-    """Turns the SDK's exceptions into paydesk's error tree, with nothing secret in them."""
+def _translated_errors(caller_params: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Turns the SDK's exceptions into paydesk's error tree, with nothing secret in them.
+    `caller_params` names, for each Stripe parameter the caller chose, the caller's field."""
     try:
         yield
     except stripe.StripeError as exc:
-        raise _translate(exc) from None
+        raise _translate(exc, caller_params or {}) from None
 
 
-def _translate(exc: stripe.StripeError) -> PaydeskError:
+def _translate(exc: stripe.StripeError, caller_params: Mapping[str, str]) -> PaydeskError:
     error: dict[str, Any] = {}
     if isinstance(exc.json_body, dict):
         error = exc.json_body.get("error") or {}
@@ -229,17 +231,25 @@ def _translate(exc: stripe.StripeError) -> PaydeskError:
         return PaymentProviderUnavailable(
             "Stripe could not be reached; nothing was charged twice, retry the request."
         )
-    if isinstance(exc, stripe.InvalidRequestError | stripe.IdempotencyError):
-        return PaymentProviderError(
-            f"Stripe refused the request: {error.get('message') or exc.user_message}",
-            code=error.get("code") or "stripe_invalid_request",
-            stripe_request_id=request_id,
+    if isinstance(exc, stripe.IdempotencyError):
+        # paydesk derives its keys from its own ids; a clash means two requests raced.
+        log.warning("stripe idempotency conflict (request %s)", request_id)
+        return Conflict(
+            "Stripe is still answering an earlier attempt of this request; retry shortly.",
+            code="stripe_request_in_progress",
         )
+    if isinstance(exc, stripe.InvalidRequestError):
+        refused = refusal(
+            str(error.get("message") or exc.user_message or "invalid request"),
+            code=error.get("code"),
+            param=caller_params.get(str(error.get("param") or "")),
+        )
+        log.info("stripe refused a request (request %s): %s", request_id, refused.code)
+        return refused
     if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
         log.error("stripe rejected paydesk's API key (request %s)", request_id)
-        return PaymentProviderError(
-            "Stripe rejected paydesk's API key; the operator must fix STRIPE_SECRET_KEY.",
-            code="stripe_authentication_failed",
+        return PaymentProviderMisconfigured(
+            "Stripe rejected paydesk's API key; the operator must fix STRIPE_SECRET_KEY."
         )
     if isinstance(exc, stripe.RateLimitError):
         return PaymentProviderUnavailable(

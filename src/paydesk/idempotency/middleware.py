@@ -1,24 +1,51 @@
 """`Idempotency-Key` on every POST: the same key with the same request replays the first
 answer; the same key with another request is refused; a retry while the first is still
-running is told to wait. Keys are scoped to the caller's credentials."""
+running is told to wait. Keys are scoped to the caller's credentials and kept 24 hours,
+as Stripe keeps its own.
+
+It runs after `Authentication`: a caller without valid credentials never gets this far, so
+it can neither store a record nor learn that a key is in use.
+
+The first answer is stored encrypted (AES-GCM) under a key derived from the caller's own
+credential, which paydesk keeps only as a digest: answers hold secrets shown once (an
+order's checkout token, a payment's client secret, a webhook endpoint's signing secret),
+and a copy of the database alone cannot read them back."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import secrets
+from datetime import datetime, timedelta
 
 import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paydesk.db import Database
+from paydesk.db import Database, utcnow
+from paydesk.edge.answers import send_error
+from paydesk.edge.limits import replay
 from paydesk.errors import IdempotencyError, InvalidRequest, PaydeskError
 from paydesk.idempotency.models import IdempotencyRecord
 
 log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
+# How long a key is remembered; after that the same key starts a new request.
+RETENTION = timedelta(hours=24)
+# A request still unanswered after this long is taken for one whose answer was lost (its
+# server stopped); a retry may then run it again. Far longer than any request takes.
+IN_PROGRESS_LEASE = timedelta(minutes=5)
+# When the first answer could not be recorded, recording it is tried again after these.
+_FINISH_RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0)
+_NONCE_BYTES = 12
 
 
 class IdempotencyMiddleware:
@@ -26,6 +53,7 @@ class IdempotencyMiddleware:
         self.app = app
         self.db = db
         self.prefix = prefix
+        self._retries: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -42,7 +70,8 @@ class IdempotencyMiddleware:
             return
         key = key_bytes.decode("latin-1").strip()
         if not key or len(key) > MAX_KEY_LENGTH:
-            await _send_error(
+            await send_error(
+                scope,
                 send,
                 InvalidRequest(
                     f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
@@ -52,15 +81,17 @@ class IdempotencyMiddleware:
             )
             return
         body = await _read_body(receive)
-        caller = hashlib.sha256(headers.get(b"authorization", b"")).hexdigest()
+        credential = headers.get(b"authorization", b"")
+        caller = hashlib.sha256(credential).hexdigest()
         request_hash = hashlib.sha256(
             b"\n".join([scope["method"].encode(), scope["path"].encode(), body])
         ).hexdigest()
+        sealer = ReplaySealer(credential, key, request_hash)
 
-        record_id, replay = await self._claim(caller, key, request_hash)
-        if replay is not None:
-            await send(replay[0])
-            await send(replay[1])
+        record_id, replay_messages = await self._claim(caller, key, request_hash, sealer)
+        if replay_messages is not None:
+            await send(replay_messages[0])
+            await send(replay_messages[1])
             return
 
         status: int | None = None
@@ -75,51 +106,70 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, _replay_body(body), capture)
+            await self.app(scope, replay(body, receive), capture)
         finally:
-            await self._finish(record_id, status, b"".join(chunks))
+            answer = None if status is None else sealer.seal(b"".join(chunks))
+            await self._finish_or_retry_later(record_id, status, answer)
 
     async def _claim(
-        self, caller: str, key: str, request_hash: str
+        self, caller: str, key: str, request_hash: str, sealer: ReplaySealer
     ) -> tuple[int, tuple[Message, Message] | None]:
         """Reserves the key for this request, or returns the first request's answer."""
-        try:
+        while True:
+            try:
+                async with self.db.transaction() as session:
+                    record = IdempotencyRecord(
+                        caller_hash=caller, key=key, request_hash=request_hash, created_at=utcnow()
+                    )
+                    session.add(record)
+                    await session.flush()
+                    return record.id, None
+            except IntegrityError:
+                pass
             async with self.db.transaction() as session:
-                record = IdempotencyRecord(caller_hash=caller, key=key, request_hash=request_hash)
-                session.add(record)
-                await session.flush()
-                return record.id, None
-        except IntegrityError:
-            pass
-        async with self.db.sessions() as session:
-            existing = await session.scalar(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.caller_hash == caller, IdempotencyRecord.key == key
+                existing = await session.scalar(
+                    select(IdempotencyRecord)
+                    .where(IdempotencyRecord.caller_hash == caller, IdempotencyRecord.key == key)
+                    .with_for_update()
                 )
-            )
-        if existing is None:  # the first request failed and released the key just now
-            return await self._claim(caller, key, request_hash)
-        if existing.request_hash != request_hash:
-            return -1, _error_messages(
-                IdempotencyError(
-                    "This Idempotency-Key was used with a different request; use a new key.",
-                    code="idempotency_key_reused",
-                )
-            )
-        if existing.status_code is None or existing.response_body is None:
-            return -1, _error_messages(
-                IdempotencyError(
-                    "A request with this Idempotency-Key is still being processed; retry later.",
-                    code="idempotency_key_in_use",
-                )
-            )
-        return -1, _messages(existing.status_code, existing.response_body, replayed=True)
+                if existing is not None and _expired(existing, utcnow()):
+                    await session.delete(existing)
+                    continue
+            if existing is None:  # the first request failed and released the key just now
+                continue
+            return -1, _answer_to_retry(existing, request_hash, sealer)
 
-    async def _finish(self, record_id: int, status: int | None, body: bytes) -> None:
+    async def _finish_or_retry_later(
+        self, record_id: int, status: int | None, answer: bytes | None
+    ) -> None:
+        """Records the answer (or releases the key). Never raises: the answer has been sent,
+        or the request's own error is on its way, and either outranks this one."""
+        try:
+            await self._finish(record_id, status, answer)
+        except Exception as exc:
+            # Until it is recorded, retries of this key are told to wait; keep trying aside,
+            # so a database that is back in a moment does not hold the key for the lease.
+            log.warning("idempotency record %d not finished: %s; retrying", record_id, exc)
+            task = asyncio.create_task(self._finish_later(record_id, status, answer))
+            self._retries.add(task)
+            task.add_done_callback(self._retries.discard)
+
+    async def _finish_later(self, record_id: int, status: int | None, answer: bytes | None) -> None:
+        for delay in _FINISH_RETRY_SECONDS:
+            await asyncio.sleep(delay)
+            try:
+                await self._finish(record_id, status, answer)
+            except Exception as exc:
+                log.warning("idempotency record %d still not finished: %s", record_id, exc)
+            else:
+                return
+        log.error("idempotency record %d left to its lease", record_id)
+
+    async def _finish(self, record_id: int, status: int | None, answer: bytes | None) -> None:
         """Keeps the answer to replay it; a server error or a crash releases the key,
         since nothing was decided and the retry must run again."""
         async with self.db.transaction() as session:
-            if status is None or status >= 500:
+            if status is None or status >= 500 or answer is None:
                 await session.execute(
                     delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
                 )
@@ -127,8 +177,82 @@ class IdempotencyMiddleware:
                 await session.execute(
                     update(IdempotencyRecord)
                     .where(IdempotencyRecord.id == record_id)
-                    .values(status_code=status, response_body=body)
+                    .values(status_code=status, response_body=answer)
                 )
+
+
+def _expired(record: IdempotencyRecord, now: datetime) -> bool:
+    """Past its retention, or still unanswered long after any request would have ended."""
+    if record.created_at <= now - RETENTION:
+        return True
+    return record.status_code is None and record.created_at <= now - IN_PROGRESS_LEASE
+
+
+def _answer_to_retry(
+    record: IdempotencyRecord, request_hash: str, sealer: ReplaySealer
+) -> tuple[Message, Message]:
+    if record.request_hash != request_hash:
+        return _error_messages(
+            IdempotencyError(
+                "This Idempotency-Key was used with a different request; use a new key.",
+                code="idempotency_key_reused",
+            )
+        )
+    if record.status_code is None or record.response_body is None:
+        return _error_messages(
+            IdempotencyError(
+                "A request with this Idempotency-Key is still being processed; retry later.",
+                code="idempotency_key_in_use",
+            )
+        )
+    body = sealer.open(record.response_body)
+    if body is None:
+        return _error_messages(
+            IdempotencyError(
+                "The first answer to this Idempotency-Key cannot be replayed; check whether "
+                "that request took effect before sending it again with a new key.",
+                code="idempotency_replay_unavailable",
+            )
+        )
+    return _messages(record.status_code, body, replayed=True)
+
+
+class ReplaySealer:
+    """Encrypts and decrypts one request's stored answer. The key is derived (HKDF-SHA256)
+    from the caller's credential and the Idempotency-Key, and the request's hash is bound
+    in as associated data, so an answer opens only for the same caller, key and request."""
+
+    def __init__(self, credential: bytes, key: str, request_hash: str) -> None:
+        derived = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=b"paydesk idempotency replay",
+            info=key.encode("utf-8", "surrogateescape"),
+        ).derive(credential)
+        self._aead = AESGCM(derived)
+        self._associated = request_hash.encode()
+
+    def seal(self, answer: bytes) -> bytes:
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, answer, self._associated)
+
+    def open(self, sealed: bytes) -> bytes | None:
+        """The answer; None when it does not open (stored before answers were sealed)."""
+        try:
+            return self._aead.decrypt(
+                sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], self._associated
+            )
+        except (InvalidTag, ValueError):
+            return None
+
+
+async def purge_expired(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Forgets keys past their retention; returns how many."""
+    cutoff = (now or utcnow()) - RETENTION
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -138,19 +262,6 @@ async def _read_body(receive: Receive) -> bytes:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-def _replay_body(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
 
 
 def _messages(status: int, body: bytes, *, replayed: bool = False) -> tuple[Message, Message]:
@@ -165,9 +276,3 @@ def _messages(status: int, body: bytes, *, replayed: bool = False) -> tuple[Mess
 
 def _error_messages(error: PaydeskError) -> tuple[Message, Message]:
     return _messages(error.status_code, orjson.dumps(error.to_body()))
-
-
-async def _send_error(send: Send, error: PaydeskError) -> None:
-    start, body = _error_messages(error)
-    await send(start)
-    await send(body)

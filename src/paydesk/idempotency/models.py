@@ -9,7 +9,8 @@ from paydesk.db import Base, UTCDateTime, utcnow
 
 
 class IdempotencyRecord(Base):
-    """The first answer to a POST carrying an `Idempotency-Key`, replayed for the same key."""
+    """The first answer to a POST carrying an `Idempotency-Key`, replayed for the same key
+    (sealed: idempotency/middleware.py), kept for 24 hours."""
 
     __tablename__ = "idempotency_records"
     __table_args__ = (UniqueConstraint("caller_hash", "key"),)
@@ -20,4 +21,4 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

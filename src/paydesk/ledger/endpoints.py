@@ -5,9 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
-from paydesk.auth.service import require_shop
 from paydesk.db import utcnow
-from paydesk.deps import PrincipalDep, ServicesDep
+from paydesk.deps import AuthorizedRoute, ServicesDep, ShopKey
 from paydesk.errors import InvalidRequest
 from paydesk.ledger import repository
 from paydesk.ledger.models import LedgerKind
@@ -21,7 +20,10 @@ from paydesk.ledger.schemas import (
     to_csv,
 )
 
-router = APIRouter(tags=["ledger"])
+router = APIRouter(tags=["ledger"], route_class=AuthorizedRoute)
+
+# Entry ids are 32-bit integers on PostgreSQL: a larger cursor names no entry, and is refused.
+MAX_ENTRY_ID = 2**31 - 1
 
 # The most rows one CSV export holds; a wider selection must be split into smaller windows.
 MAX_CSV_ROWS = 100_000
@@ -36,10 +38,9 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 @router.get("/api/payments/{payment_id}/ledger", response_model=PaymentLedger)
 async def payment_ledger(
-    payment_id: str, principal: PrincipalDep, services: ServicesDep
+    payment_id: str, principal: ShopKey, services: ServicesDep
 ) -> PaymentLedger:
     """The payment's money movements, oldest first, and its balance per currency (shop key)."""
-    require_shop(principal)
     async with services.db.sessions() as session:
         payment = await services.payments.get(session, principal, payment_id)
         return PaymentLedger.of(payment.id, await repository.for_payment(session, payment.id))
@@ -47,13 +48,13 @@ async def payment_ledger(
 
 @router.get("/api/ledger", response_model=LedgerPage, responses=CSV_RESPONSE)
 async def list_ledger(
-    principal: PrincipalDep,
+    _shop: ShopKey,
     services: ServicesDep,
     start: Annotated[Instant | None, Query(alias="from")] = None,
     end: Annotated[Instant | None, Query(alias="to")] = None,
     currency: str | None = None,
     kind: LedgerKind | None = None,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=MAX_ENTRY_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> LedgerPage | Response:
@@ -65,11 +66,8 @@ async def list_ledger(
 
     With `Accept: text/csv` the whole selection (no pages: `cursor` and `limit` are ignored)
     comes as a CSV file; a selection of more than 100,000 entries is refused with 400."""
-    require_shop(principal)
     if start is not None and end is not None and start > end:
-        raise InvalidRequest(
-            "`from` must not be after `to`.", code="parameter_invalid", param="from"
-        )
+        raise InvalidRequest("`from` must not be after `to`.", code="invalid_range", param="from")
     window = Window(start=start, end=end, currency=currency_filter(currency), kind=kind)
     if _wants_csv(accept):
         return await _csv(services, window)

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from paydesk.errors import InvalidRequest
 from paydesk.ledger.repository import Row, Total
@@ -27,11 +28,27 @@ CSV_HEADER = (
 
 
 def _utc(value: datetime) -> datetime:
-    """An instant; one written without a UTC offset is taken as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    """An instant; one written without a UTC offset is taken as UTC. One whose offset takes
+    it past the calendar's first or last day (`0001-01-01T00:00+23:59`) is refused."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the instant is outside the years 1 to 9999 in UTC") from None
 
 
-Instant = Annotated[datetime, AfterValidator(_utc)]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: object) -> object:
+    """Only ISO 8601 text: a bare number would otherwise be read as a Unix time."""
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("an ISO 8601 date and time is needed, such as 2026-03-01T00:00:00Z")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_utc)]
 
 
 def currency_filter(value: str | None) -> str | None:

@@ -6,27 +6,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from paydesk.auth.service import require_shop
-from paydesk.deps import PrincipalDep, ServicesDep
+from paydesk.deps import AuthorizedRoute, IdQuery, ServicesDep, ShopKey
 from paydesk.notifications import outbox
 from paydesk.notifications.delivery import LEASE
 from paydesk.notifications.models import NotificationStatus
 from paydesk.notifications.schemas import NotificationDetail, NotificationList, NotificationOut
 
-router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+router = APIRouter(prefix="/api/notifications", tags=["notifications"], route_class=AuthorizedRoute)
 
 
 @router.get("", response_model=NotificationList)
 async def list_notifications(
-    principal: PrincipalDep,
+    _shop: ShopKey,
     services: ServicesDep,
     status: NotificationStatus | None = None,
-    payment_id: str | None = None,
-    cursor: str | None = None,
+    payment_id: IdQuery = None,
+    cursor: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> NotificationList:
     """E-mails and shop webhooks, newest first; `status` is pending, delivered or dead."""
-    require_shop(principal)
     async with services.db.sessions() as session:
         rows = await outbox.list_notifications(
             session, status=status, payment_id=payment_id, after=cursor, limit=limit + 1
@@ -40,10 +38,9 @@ async def list_notifications(
 
 @router.get("/{notification_id}", response_model=NotificationDetail)
 async def get_notification(
-    notification_id: str, principal: PrincipalDep, services: ServicesDep
+    notification_id: str, _shop: ShopKey, services: ServicesDep
 ) -> NotificationDetail:
     """One notification, what it says, and every attempt at delivering it."""
-    require_shop(principal)
     async with services.db.sessions() as session:
         row = await outbox.get_notification(session, notification_id)
         attempts = await outbox.attempts_of(session, notification_id)
@@ -52,10 +49,9 @@ async def get_notification(
 
 @router.post("/{notification_id}/retry", response_model=NotificationOut)
 async def retry_notification(
-    notification_id: str, principal: PrincipalDep, services: ServicesDep
+    notification_id: str, _shop: ShopKey, services: ServicesDep
 ) -> NotificationOut:
     """A dead notification gets a fresh round of attempts; a pending one is due now."""
-    require_shop(principal)
     async with services.db.transaction() as session:
         row = await outbox.retry_notification(session, notification_id, lease=LEASE)
     return NotificationOut.of(row)

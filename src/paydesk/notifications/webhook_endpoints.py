@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from paydesk.auth.service import require_shop
-from paydesk.deps import PrincipalDep, ServicesDep
+from paydesk.deps import AuthorizedRoute, ServicesDep, ShopKey
 from paydesk.notifications import shop_webhooks
 from paydesk.notifications.shop_webhooks import EndpointChanges
 from paydesk.notifications.ssrf import UrlGuard
@@ -19,7 +18,9 @@ from paydesk.notifications.webhook_schemas import (
     WebhookEndpointWithSecret,
 )
 
-router = APIRouter(prefix="/api/webhook-endpoints", tags=["webhook endpoints"])
+router = APIRouter(
+    prefix="/api/webhook-endpoints", tags=["webhook endpoints"], route_class=AuthorizedRoute
+)
 
 
 def get_url_guard(request: Request, services: ServicesDep) -> UrlGuard:
@@ -34,10 +35,9 @@ UrlGuardDep = Annotated[UrlGuard, Depends(get_url_guard)]
 
 @router.post("", response_model=WebhookEndpointWithSecret, status_code=201)
 async def create_webhook_endpoint(
-    body: WebhookEndpointCreate, principal: PrincipalDep, services: ServicesDep, guard: UrlGuardDep
+    body: WebhookEndpointCreate, _shop: ShopKey, services: ServicesDep, guard: UrlGuardDep
 ) -> WebhookEndpointWithSecret:
     """Register an endpoint; the answer holds its signing secret, shown this once."""
-    require_shop(principal)
     events = shop_webhooks.normalize_events(body.events)  # before any name is resolved
     url = await shop_webhooks.vetted_url(guard, body.url)
     async with services.db.transaction() as session:
@@ -48,10 +48,7 @@ async def create_webhook_endpoint(
 
 
 @router.get("", response_model=WebhookEndpointList)
-async def list_webhook_endpoints(
-    principal: PrincipalDep, services: ServicesDep
-) -> WebhookEndpointList:
-    require_shop(principal)
+async def list_webhook_endpoints(_shop: ShopKey, services: ServicesDep) -> WebhookEndpointList:
     async with services.db.sessions() as session:
         endpoints = await shop_webhooks.list_endpoints(session)
         return WebhookEndpointList(data=[WebhookEndpointOut.of(e) for e in endpoints])
@@ -59,9 +56,8 @@ async def list_webhook_endpoints(
 
 @router.get("/{endpoint_id}", response_model=WebhookEndpointOut)
 async def get_webhook_endpoint(
-    endpoint_id: str, principal: PrincipalDep, services: ServicesDep
+    endpoint_id: str, _shop: ShopKey, services: ServicesDep
 ) -> WebhookEndpointOut:
-    require_shop(principal)
     async with services.db.sessions() as session:
         return WebhookEndpointOut.of(await shop_webhooks.get_endpoint(session, endpoint_id))
 
@@ -70,12 +66,11 @@ async def get_webhook_endpoint(
 async def update_webhook_endpoint(
     endpoint_id: str,
     body: WebhookEndpointUpdate,
-    principal: PrincipalDep,
+    _shop: ShopKey,
     services: ServicesDep,
     guard: UrlGuardDep,
 ) -> WebhookEndpointOut:
     """Change the URL, events, description or status; enabling clears a failure."""
-    require_shop(principal)
     if body.events is not None:
         shop_webhooks.normalize_events(body.events)  # before any name is resolved
     changes = EndpointChanges(
@@ -92,10 +87,9 @@ async def update_webhook_endpoint(
 
 @router.post("/{endpoint_id}/rotate-secret", response_model=WebhookEndpointWithSecret)
 async def rotate_webhook_secret(
-    endpoint_id: str, principal: PrincipalDep, services: ServicesDep
+    endpoint_id: str, _shop: ShopKey, services: ServicesDep
 ) -> WebhookEndpointWithSecret:
     """A new signing secret, shown this once; the previous one signs too for 24 hours."""
-    require_shop(principal)
     async with services.db.transaction() as session:
         endpoint = await shop_webhooks.rotate_secret(session, endpoint_id)
         return WebhookEndpointWithSecret.with_secret(endpoint)

@@ -3,32 +3,41 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, WithJsonSchema
 
 from paydesk.notifications.models import EndpointStatus, ShopWebhookEndpoint
-from paydesk.notifications.shop_webhooks import event_types
+from paydesk.notifications.shop_webhooks import ALL_EVENTS, EVENT_TYPES, event_types
 from paydesk.notifications.ssrf import MAX_URL_LENGTH
+from paydesk.validation import RequestModel
 
 Url = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL_LENGTH)]
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# What the events may be, for the schema: the check itself names an unknown one in words.
+Events = Annotated[
+    list[EventType],
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": "string", "enum": [*EVENT_TYPES, ALL_EVENTS]},
+            "minItems": 1,
+            "maxItems": 20,
+        }
+    ),
+]
 Description = Annotated[str, StringConstraints(max_length=500)]
 
 
-class WebhookEndpointCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WebhookEndpointCreate(RequestModel):
     url: Url = Field(description="An http(s) URL on the public internet, without credentials.")
-    events: list[EventType] = Field(
+    events: Events = Field(
         max_length=20, description="Event types to receive, such as `payment.succeeded`, or `*`."
     )
     description: Description | None = None
 
 
-class WebhookEndpointUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WebhookEndpointUpdate(RequestModel):
     url: Url | None = None
-    events: list[EventType] | None = Field(default=None, max_length=20)
+    events: Events | None = Field(default=None, max_length=20)
     description: Description | None = None
     status: EndpointStatus | None = Field(
         default=None,

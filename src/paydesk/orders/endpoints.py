@@ -2,27 +2,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from paydesk.auth.service import require_shop
-from paydesk.deps import PrincipalDep, ServicesDep
+from paydesk.deps import AuthorizedRoute, ServicesDep, ShopKey, ShopOrCheckout
 from paydesk.orders import service
 from paydesk.orders.schemas import OrderCreate, OrderCreated, OrderOut
 
-router = APIRouter(prefix="/api/orders", tags=["orders"])
+router = APIRouter(prefix="/api/orders", tags=["orders"], route_class=AuthorizedRoute)
 
 
 @router.post("", status_code=201, response_model=OrderCreated)
-async def create_order(
-    body: OrderCreate, principal: PrincipalDep, services: ServicesDep
-) -> OrderCreated:
+async def create_order(body: OrderCreate, shop: ShopKey, services: ServicesDep) -> OrderCreated:
     """Create an order (shop key). The total is computed from the items."""
-    shop = require_shop(principal)
     async with services.db.transaction() as session:
         order, token = await service.create_order(session, shop, body)
         return OrderCreated(**OrderOut.of(order).model_dump(), checkout_token=token)
 
 
 @router.get("/{order_id}", response_model=OrderOut)
-async def get_order(order_id: str, principal: PrincipalDep, services: ServicesDep) -> OrderOut:
+async def get_order(order_id: str, principal: ShopOrCheckout, services: ServicesDep) -> OrderOut:
     """An order, for the shop, or for the browser holding its checkout token."""
     async with services.db.sessions() as session:
         return OrderOut.of(await service.get_order(session, principal, order_id, with_items=True))

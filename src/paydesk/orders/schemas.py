@@ -3,23 +3,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, Field, JsonValue, StrictInt, StringConstraints
 
-from paydesk.money import MAXIMUM_CHARGE, format_amount
+from paydesk.money import MAXIMUM_CHARGE, SUPPORTED_CURRENCIES, format_amount
 from paydesk.orders.models import CaptureMethod, Order
+from paydesk.validation import EmailAddress, RequestModel
+
+# The schema lists the codes paydesk takes (lowercase; the check takes either case).
+_CURRENCY_CODES: list[JsonValue] = [code for code in sorted(SUPPORTED_CURRENCIES)]
 
 MAX_QUANTITY = 1000
 MAX_ITEMS = 100
 
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-]
 
-
-class OrderItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderItemIn(RequestModel):
     sku: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     unit_amount: Annotated[StrictInt, Field(gt=0, le=MAXIMUM_CHARGE)] = Field(
@@ -28,14 +25,15 @@ class OrderItemIn(BaseModel):
     quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
 
 
-class OrderCreate(BaseModel):
+class OrderCreate(RequestModel):
     """A new order. The total is computed by paydesk from the items; none is accepted."""
 
-    model_config = ConfigDict(extra="forbid")
-
     items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=MAX_ITEMS)]
-    currency: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True)]
-    customer_email: Email
+    currency: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True)] = Field(
+        json_schema_extra={"enum": _CURRENCY_CODES},
+        description="ISO 4217, in either case: `usd`, `EUR`.",
+    )
+    customer_email: EmailAddress
     capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
 
 

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from paydesk.auth.service import require_shop
-from paydesk.deps import PrincipalDep, ServicesDep
+from paydesk.deps import AuthorizedRoute, IdQuery, ServicesDep, ShopKey, ShopOrCheckout
+from paydesk.openapi import errors
 from paydesk.payments import repository
 from paydesk.payments.models import PaymentStatus
 from paydesk.payments.schemas import (
@@ -17,16 +17,16 @@ from paydesk.payments.schemas import (
 )
 from paydesk.payments.service import PaymentView
 
-router = APIRouter(prefix="/api/payments", tags=["payments"])
+router = APIRouter(prefix="/api/payments", tags=["payments"], route_class=AuthorizedRoute)
 
 
 def _out(view: PaymentView) -> PaymentOut:
     return PaymentOut.of(view.payment, view.timeline)
 
 
-@router.post("", response_model=PaymentOut)
+@router.post("", response_model=PaymentOut, responses=errors(402, 404, 502))
 async def start_payment(
-    body: PaymentCreate, principal: PrincipalDep, services: ServicesDep
+    body: PaymentCreate, principal: ShopOrCheckout, services: ServicesDep
 ) -> PaymentOut:
     """Start the payment of an order, or return its open one (shop key or checkout token).
 
@@ -38,39 +38,35 @@ async def start_payment(
     return _out(view)
 
 
-@router.post("/verify", response_model=PaymentOut)
+@router.post("/verify", response_model=PaymentOut, responses=errors(404, 502))
 async def verify_payment(
-    body: PaymentVerify, principal: PrincipalDep, services: ServicesDep
+    body: PaymentVerify, principal: ShopOrCheckout, services: ServicesDep
 ) -> PaymentOut:
     """Ask Stripe where the payment stands and apply it (after the browser comes back)."""
     return _out(await services.payments.verify(principal, body.payment_id))
 
 
-@router.post("/{payment_id}/capture", response_model=PaymentOut)
+@router.post("/{payment_id}/capture", response_model=PaymentOut, responses=errors(502))
 async def capture_payment(
     payment_id: str,
-    principal: PrincipalDep,
+    _shop: ShopKey,
     services: ServicesDep,
     body: PaymentCapture | None = None,
 ) -> PaymentOut:
     """Capture an authorized payment (shop key): all of it, or `amount`, releasing the rest."""
-    require_shop(principal)
     amount = body.amount if body is not None else None
     return _out(await services.payments.capture(payment_id, amount=amount))
 
 
-@router.post("/{payment_id}/cancel", response_model=PaymentOut)
-async def cancel_payment(
-    payment_id: str, principal: PrincipalDep, services: ServicesDep
-) -> PaymentOut:
+@router.post("/{payment_id}/cancel", response_model=PaymentOut, responses=errors(502))
+async def cancel_payment(payment_id: str, _shop: ShopKey, services: ServicesDep) -> PaymentOut:
     """Release an uncaptured payment, or abandon an unpaid one (shop key)."""
-    require_shop(principal)
     return _out(await services.payments.cancel(payment_id))
 
 
 @router.get("/{payment_id}", response_model=PaymentOut)
 async def get_payment(
-    payment_id: str, principal: PrincipalDep, services: ServicesDep
+    payment_id: str, principal: ShopOrCheckout, services: ServicesDep
 ) -> PaymentOut:
     async with services.db.sessions() as session:
         payment = await services.payments.get(session, principal, payment_id)
@@ -79,15 +75,14 @@ async def get_payment(
 
 @router.get("", response_model=PaymentList)
 async def list_payments(
-    principal: PrincipalDep,
+    _shop: ShopKey,
     services: ServicesDep,
     status: PaymentStatus | None = None,
-    order_id: str | None = None,
-    cursor: str | None = None,
+    order_id: IdQuery = None,
+    cursor: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> PaymentList:
     """Payments, newest first, with their timelines (shop key)."""
-    require_shop(principal)
     async with services.db.sessions() as session:
         payments = await repository.list_payments(
             session, status=status, order_id=order_id, before_id=cursor, limit=limit + 1

@@ -3,19 +3,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, Field, StrictInt, StringConstraints
 
 from paydesk.money import format_amount
 from paydesk.payments.models import Payment, PaymentEvent
+from paydesk.validation import RequestModel
 
 
-class PaymentCreate(BaseModel):
+class PaymentCreate(RequestModel):
     """Start (or resume) the payment of an order.
 
     The amount and currency always come from the order; a request that sends `amount`,
     `currency` or `status` is rejected with 400 rather than silently ignored."""
-
-    model_config = ConfigDict(extra="forbid")
 
     order_id: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     payment_method: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = Field(
@@ -26,17 +25,13 @@ class PaymentCreate(BaseModel):
     )
 
 
-class PaymentCapture(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PaymentCapture(RequestModel):
     amount: Annotated[StrictInt, Field(gt=0)] | None = Field(
         default=None, description="Minor units to take; the rest of the authorization is released."
     )
 
 
-class PaymentVerify(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PaymentVerify(RequestModel):
     payment_id: Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
 

@@ -4,28 +4,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header
 
-from paydesk.auth.service import require_shop
-from paydesk.deps import PrincipalDep, ServicesDep
+from paydesk.deps import AuthorizedRoute, ServicesDep, ShopKey
 from paydesk.errors import NotFound
+from paydesk.openapi import errors
 from paydesk.payments import repository as payments_repository
 from paydesk.refunds import repository
 from paydesk.refunds.schemas import RefundCreate, RefundList, RefundOut
 
-router = APIRouter(prefix="/api/payments/{payment_id}/refunds", tags=["refunds"])
+router = APIRouter(
+    prefix="/api/payments/{payment_id}/refunds", tags=["refunds"], route_class=AuthorizedRoute
+)
 
 
-@router.post("", status_code=201, response_model=RefundOut)
+@router.post("", status_code=201, response_model=RefundOut, responses=errors(502))
 async def create_refund(
     payment_id: str,
     body: RefundCreate,
-    principal: PrincipalDep,
+    _shop: ShopKey,
     services: ServicesDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> RefundOut:
     """Refund all that is still refundable, or `amount` of it (shop key). A refund has its
     own status, kept current from Stripe's webhooks; the payment becomes
     `partially_refunded` or `refunded` as refunds succeed."""
-    require_shop(principal)
     refund = await services.refunds.refund(
         payment_id, amount=body.amount, reason=body.reason, client_key=idempotency_key
     )
@@ -33,10 +34,7 @@ async def create_refund(
 
 
 @router.get("", response_model=RefundList)
-async def list_refunds(
-    payment_id: str, principal: PrincipalDep, services: ServicesDep
-) -> RefundList:
-    require_shop(principal)
+async def list_refunds(payment_id: str, _shop: ShopKey, services: ServicesDep) -> RefundList:
     async with services.db.sessions() as session:
         if await payments_repository.get_payment(session, payment_id) is None:
             raise NotFound(f"No payment {payment_id!r}.", param="payment_id")

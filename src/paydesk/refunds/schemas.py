@@ -6,11 +6,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, computed_field
 
 from paydesk.money import MAXIMUM_CHARGE, format_amount
+from paydesk.validation import RequestModel
 
 
-class RefundCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RefundCreate(RequestModel):
     amount: Annotated[StrictInt, Field(gt=0, le=MAXIMUM_CHARGE)] | None = Field(
         default=None,
         description="In the currency's minor units; without it, everything still refundable.",

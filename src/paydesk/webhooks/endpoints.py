@@ -6,12 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from paydesk.auth.service import require_shop
-from paydesk.deps import PrincipalDep, ServicesDep
+from paydesk.deps import AuthorizedRoute, ServicesDep, ShopKey
 from paydesk.webhooks.models import EventStatus
 from paydesk.webhooks.operations import list_events
 
-router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], route_class=AuthorizedRoute)
 
 
 class InboxEventOut(BaseModel):
@@ -35,12 +34,11 @@ class InboxEventList(BaseModel):
 
 @router.get("/events", response_model=InboxEventList)
 async def list_inbox_events(
-    principal: PrincipalDep,
+    _shop: ShopKey,
     services: ServicesDep,
     status: EventStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> InboxEventList:
     """Stripe events as received, newest first, with what became of each (shop key)."""
-    require_shop(principal)
     events = await list_events(services.db, status=status, limit=limit)
     return InboxEventList(data=[InboxEventOut.model_validate(e) for e in events])

@@ -14,11 +14,14 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from paydesk.edge.answers import send_error
+from paydesk.edge.limits import ClientDisconnected, read_body
 from paydesk.errors import (
     InvalidRequest,
     MethodNotAllowed,
     PaydeskError,
     PayloadTooLarge,
+    RequestTimeout,
     ServiceUnavailable,
 )
 from paydesk.gateway.stripe_gateway import InvalidSignature, verify_webhook_signature
@@ -65,14 +68,18 @@ class StripeWebhookEndpoint:
             if scope["method"] != "POST":
                 raise MethodNotAllowed("Stripe events are POSTed here.")
             await self._receive(scope, receive)
+        except ClientDisconnected:
+            return  # nobody is left to answer, and nothing was stored
         except PaydeskError as error:
-            await _answer(send, error.status_code, orjson.dumps(error.to_body()))
+            # A body too large or too slow is left unread: end the connection with it.
+            unread = isinstance(error, PayloadTooLarge | RequestTimeout)
+            await send_error(scope, send, error, close=unread)
             return
         await _answer(send, 200, _ACCEPTED)
 
     async def _receive(self, scope: Scope, receive: Receive) -> None:
-        headers = {name: value for name, value in scope["headers"] if name in _WANTED}
-        body = await _read_body(receive, headers.get(b"content-length"))
+        headers = {name: value for name, value in scope["headers"] if name in _KEPT_HEADERS}
+        body = await read_body(scope, receive, limit=MAX_BODY_BYTES)
         signature = headers.get(b"stripe-signature")
         try:
             verify_webhook_signature(
@@ -104,34 +111,9 @@ class StripeWebhookEndpoint:
         self.stats.received += 1
 
 
-_WANTED = frozenset((*_KEPT_HEADERS, b"content-length"))
-
-
 async def _answer(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.start", "status": status, "headers": _JSON})
     await send({"type": "http.response.body", "body": body})
-
-
-async def _read_body(receive: Receive, declared: bytes | None) -> bytes:
-    """The body, refused with 413 as soon as it is known to be too large."""
-    if declared is not None:
-        if not declared.isdigit():
-            raise InvalidRequest("Content-Length is not a number.", code="invalid_content_length")
-        if int(declared) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"Webhook bodies are limited to {MAX_BODY_BYTES} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise InvalidRequest("The client went away.", code="client_disconnected")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"Webhook bodies are limited to {MAX_BODY_BYTES} bytes.")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _parse_event(body: bytes) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """`paydesk worker` (and the in-process worker of `paydesk serve` on SQLite): applies the
-inbox as events arrive, reads Stripe's event list for missed deliveries, and reconciles
-payments that have waited too long."""
+inbox as events arrive, reads Stripe's event list for missed deliveries, reconciles
+payments that have waited too long, and forgets idempotency keys past their 24 hours."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from paydesk.idempotency.middleware import purge_expired
 from paydesk.notifications.delivery import NotificationDelivery
 from paydesk.payments.reconcile import reconcile
 from paydesk.payments.service import PaymentService
@@ -27,6 +28,7 @@ class WorkerSchedule:
     backfill_every_seconds: float | None = 60.0  # None: never (left to `paydesk events backfill`)
     reconcile_every_seconds: float | None = 300.0  # None: never (left to `paydesk reconcile`)
     reconcile_older_than: timedelta = timedelta(minutes=15)
+    purge_every_seconds: float | None = 3600.0  # None: idempotency keys are kept
 
 
 class Worker:
@@ -62,7 +64,7 @@ class Worker:
                 await outbox
 
     async def _apply_inbox(self, stop: asyncio.Event) -> None:
-        next_backfill = next_reconcile = 0.0
+        next_backfill = next_reconcile = next_purge = 0.0
         while not stop.is_set():
             self.wakeup.clear()
             try:
@@ -80,6 +82,11 @@ class Worker:
                     await RefundService(self.payments.db, self.payments.gateway).settle_unanswered(
                         older_than=self.schedule.reconcile_older_than
                     )
+                purge_every = self.schedule.purge_every_seconds
+                if purge_every is not None and now >= next_purge:
+                    next_purge = now + purge_every
+                    async with self.payments.db.transaction() as session:
+                        await purge_expired(session)
             except Exception:
                 # A database or Stripe outage must not end the worker: log it and go on.
                 log.exception("worker cycle failed; next try in %.1fs", self.schedule.poll_seconds)

@@ -21,6 +21,7 @@ from paydesk.web.dashboard.common import (
     MAX_FORM_BYTES,
     SECURITY_HEADERS,
     CsrfRefused,
+    FormCharacters,
     FormTooLarge,
     LoginRequired,
     login_url,
@@ -72,3 +73,13 @@ def install(app: FastAPI) -> None:
             back_label="Back to the dashboard",
         )
         return HTMLResponse(html, status_code=413, headers=SECURITY_HEADERS)
+
+    @app.exception_handler(FormCharacters)
+    async def form_characters(_request: Request, exc: FormCharacters) -> Response:
+        html = templates.get_template("dashboard/not_found.html").render(
+            title="Form refused",
+            message=f"The field “{exc.field}” holds the control character {exc.character}; "
+            "nothing was changed. Type it again without it.",
+            back_label="Back to the dashboard",
+        )
+        return HTMLResponse(html, status_code=400, headers=SECURITY_HEADERS)

@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from paydesk.deps import ServicesDep
 from paydesk.money import format_amount
 from paydesk.operators.service import SignedIn, signed_in
+from paydesk.validation import control_character
 
 SESSION_COOKIE = "paydesk_session"
 # Room for a dispute's evidence: a dozen fields of up to 20,000 characters each.
@@ -51,6 +52,15 @@ class CsrfRefused(Exception):
 
 class FormTooLarge(Exception):
     """A form body over `MAX_FORM_BYTES`: the app answers 413 and does nothing."""
+
+
+class FormCharacters(Exception):
+    """A form field holding a control character: the app answers 400 and does nothing."""
+
+    def __init__(self, field: str, character: str) -> None:
+        super().__init__(f"{field}: {character}")
+        self.field = field
+        self.character = character
 
 
 def money(amount: int | None, currency: str) -> str:
@@ -94,14 +104,20 @@ OperatorDep = Annotated[SignedIn, Depends(current_operator)]
 
 
 async def read_form(request: Request) -> dict[str, str]:
-    """An `application/x-www-form-urlencoded` body as its first value per field."""
+    """An `application/x-www-form-urlencoded` body as its first value per field; refused
+    when a field holds a control character other than tabs and line breaks."""
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             raise FormTooLarge()
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {name: values[0] for name, values in fields.items()}
+    form = {name: values[0] for name, values in fields.items()}
+    for name, value in form.items():
+        found = control_character(name) or control_character(value)
+        if found is not None:
+            raise FormCharacters(name, found)
+    return form
 
 
 async def checked_form(request: Request, operator: OperatorDep) -> dict[str, str]:

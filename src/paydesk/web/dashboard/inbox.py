@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import orjson
@@ -105,7 +105,7 @@ async def event_page(
         "stripe_created_at": datetime.fromtimestamp(event.stripe_created, UTC),
         "payment_id": await payment_id_of(services.db, event),
         "headers": _shown_headers(event),
-        "body": orjson.dumps(orjson.loads(event.body), option=orjson.OPT_INDENT_2).decode(),
+        "body": orjson.dumps(masked(orjson.loads(event.body)), option=orjson.OPT_INDENT_2).decode(),
         "notice": "Replayed: this event is due again with a fresh count of attempts, "
         "and a worker applies it shortly."
         if replayed
@@ -142,6 +142,23 @@ def _inbox_url(status: str, event_type: str, *, before: str | None = None) -> st
 
 def _events(count: int) -> str:
     return "1 event" if count == 1 else f"{count} events"
+
+
+# Shown to the customer's browser only: an operator reading an event has no use for it.
+_MASKED_FIELDS = frozenset({"client_secret"})
+MASK = "•••• (hidden)"
+
+
+def masked(value: Any) -> Any:
+    """A Stripe object with its client secrets hidden, at any depth."""
+    if isinstance(value, dict):
+        return {
+            k: MASK if k in _MASKED_FIELDS and isinstance(v, str) else masked(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [masked(item) for item in value]
+    return value
 
 
 def _shown_headers(event: InboxEvent) -> list[tuple[str, str]]:

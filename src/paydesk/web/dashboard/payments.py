@@ -72,7 +72,8 @@ class Filters:
             status=status,
             currency=currency,
             created_from=_midnight(start),
-            created_before=_midnight(end + timedelta(days=1)) if end else None,
+            # The last day of the calendar has no next day: nothing is created after it.
+            created_before=_midnight(end + timedelta(days=1)) if end and end < date.max else None,
             order_id=self.order_id or None,
             customer_email=self.email or None,
             text=self.q or None,
