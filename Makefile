@@ -24,10 +24,12 @@ run: $(STAMP) ## start paydesk on SQLite with the offline Stripe sandbox, and a 
 test: $(STAMP) ## run every test (PostgreSQL ones too when it is reachable)
 	$(BIN)/pytest -n auto
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff, mypy, import-linter (the layers) and deptry (the dependencies)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/deptry src
 
 format: $(STAMP) ## format the code
 	$(BIN)/ruff format src tests bench

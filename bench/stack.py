@@ -43,20 +43,19 @@ def free_port() -> int:
 
 def prepare_database(database_url: str) -> str:
     """Migrate the database and return a new shop API key stored in it."""
-    from paydesk.auth.service import create_api_key
-    from paydesk.db import Database, create_engine
+    from paydesk.composition import build
+    from paydesk.config import Settings
     from paydesk.migrate import upgrade
 
     upgrade(database_url)
 
     async def create() -> str:
-        db = Database(create_engine(database_url))
+        services = build(Settings(database_url=database_url))
         try:
-            async with db.transaction() as session:
-                plaintext, _ = await create_api_key(session, "bench")
-                return plaintext
+            plaintext, _ = await services.auth.create_key("bench")
+            return plaintext
         finally:
-            await db.dispose()
+            await services.close()
 
     return asyncio.run(create())
 

@@ -29,7 +29,6 @@ import httpx
 from sqlalchemy import event
 
 from paydesk.app import create_app
-from paydesk.auth.service import create_api_key
 from paydesk.config import Settings
 from paydesk.db import Database, create_engine
 from paydesk.gateway.fake import FakeGateway
@@ -78,10 +77,9 @@ class Counter:
 
 async def measure(database_url: str, payments: int, verbose: bool) -> None:
     db = Database(create_engine(database_url))
-    async with db.transaction() as session:
-        shop_key, _ = await create_api_key(session, "statements")
     settings = Settings(database_url=database_url, stripe_secret_key="sk_test_statements")
     app = create_app(settings, database=db, gateway=FakeGateway())
+    shop_key, _ = await app.state.services.auth.create_key("statements")
     counter = Counter()
     counter.listen(db)
     orders: list[Counted] = []

@@ -25,8 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import math
 import multiprocessing
 import os
@@ -45,6 +43,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from paydesk.sandbox.signing import signature_header
 from payments import cpu_seconds
 from profiling import print_profile
 from stack import Stack
@@ -288,11 +287,6 @@ def event_body(run: str, index: int) -> bytes:
     )
 
 
-def sign(body: bytes, secret: str, timestamp: int) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
-
-
 # --- client processes ----------------------------------------------------------------------
 
 
@@ -388,7 +382,9 @@ class Client:
         url = f"{base}{WEBHOOK_PATH}"
         events = self.events[job.event_set]
         secret = self.setup.secret
-        sends = [webhook_request(url, body, sign(body, secret, now)) for _, body in events]
+        sends = [
+            webhook_request(url, body, signature_header(body, secret, now)) for _, body in events
+        ]
         return sends, [event for event, _ in events]
 
     async def serve(self) -> None:

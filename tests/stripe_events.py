@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import time
 from typing import Any
 
 import orjson
 
+from paydesk.sandbox.signing import signature_header
+
 _ids = itertools.count(1)
 
-
-def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
-    t = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
+# `sign(body, secret[, timestamp])`: the `Stripe-Signature` header, made as the sandbox makes it.
+sign = signature_header
 
 
 def event(event_type: str, obj: dict[str, Any], *, created: int | None = None,

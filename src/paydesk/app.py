@@ -1,4 +1,4 @@
-"""The app factory: settings in, a FastAPI app out, with every service built here."""
+"""The app factory: settings in, a FastAPI app out, over the services composition.py builds."""
 
 from __future__ import annotations
 
@@ -15,34 +15,28 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from paydesk.auth.middleware import Authentication
+from paydesk.composition import build
 from paydesk.config import Settings
 from paydesk.db import Database
-from paydesk.deps import Services
 from paydesk.disputes.endpoints import router as disputes_router
-from paydesk.disputes.service import DisputeService
 from paydesk.edge.envelope import HttpEdge
 from paydesk.edge.limits import BodyLimit
 from paydesk.errors import InvalidRequest, PaydeskError
 from paydesk.gateway.base import Gateway
-from paydesk.gateway.stripe_gateway import StripeGateway
 from paydesk.idempotency.middleware import IdempotencyMiddleware
 from paydesk.ledger.endpoints import router as ledger_router
-from paydesk.notifications.delivery import NotificationDelivery
 from paydesk.notifications.endpoints import router as notifications_router
 from paydesk.notifications.webhook_endpoints import router as webhook_endpoints_router
 from paydesk.openapi import install_openapi
 from paydesk.orders.endpoints import router as orders_router
 from paydesk.payments.endpoints import router as payments_router
-from paydesk.payments.service import PaymentService
 from paydesk.refunds.endpoints import router as refunds_router
-from paydesk.refunds.service import RefundService
 from paydesk.web import dashboard
 from paydesk.web.checkout import router as checkout_router
+from paydesk.web.docs import install_docs
 from paydesk.webhooks.endpoints import router as webhooks_router
-from paydesk.webhooks.inbox import InboxWriter
-from paydesk.webhooks.processor import InboxProcessor
-from paydesk.webhooks.receiver import StripeWebhookEndpoint, WebhookStats
-from paydesk.worker.runner import Worker, WorkerSchedule
+from paydesk.webhooks.receiver import StripeWebhookEndpoint
+from paydesk.worker.runner import WorkerSchedule
 
 log = logging.getLogger(__name__)
 
@@ -57,63 +51,37 @@ def create_app(
     gateway: Gateway | None = None,
     worker: WorkerSchedule | None = None,
 ) -> FastAPI:
-    """The API; with `worker`, also a worker in the same process (one on SQLite)."""
-    db = database or Database.connect(
-        settings.database_url, timeout_seconds=settings.database_timeout_seconds
-    )
-    stripe_gateway = gateway or StripeGateway(
-        settings.stripe_secret_key,
-        api_base=settings.stripe_api_base,
-        max_network_retries=settings.stripe_max_retries,
-        timeout_seconds=settings.stripe_timeout_seconds,
-    )
-    payments = PaymentService(db, stripe_gateway)
-    inbox = InboxWriter(db)
-    services = Services(
-        settings=settings,
-        db=db,
-        gateway=stripe_gateway,
-        payments=payments,
-        refunds=RefundService(db, stripe_gateway),
-        disputes=DisputeService(db, stripe_gateway),
-        inbox=inbox,
-        webhook_stats=WebhookStats(),
-    )
+    """The API over the services of `settings` (composition.py); with `worker`, also a
+    worker in the same process (one on SQLite)."""
+    services = build(settings, database=database, gateway=gateway)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         background = []
-        checkpointer = db.checkpointer()
+        checkpointer = services.db.checkpointer()
         if checkpointer is not None:
             background.append(asyncio.create_task(checkpointer.run(stop)))
         notifications = None
         if worker is not None:
-            notifications = NotificationDelivery.from_settings(db, settings)
-            in_process = Worker(
-                InboxProcessor(db),
-                payments,
-                livemode=settings.livemode,
-                schedule=worker,
-                wakeup=inbox.stored,
-                notifications=notifications,
-            )
+            notifications = services.delivery()
+            in_process = services.worker(worker, notifications=notifications)
             background.append(asyncio.create_task(in_process.run(stop)))
         yield
         stop.set()
         await asyncio.gather(*background)
         if notifications is not None:
             await notifications.close()
-        await inbox.close()
-        await stripe_gateway.close()
-        if database is None:
-            await db.dispose()
+        await services.close()
 
     app = FastAPI(
         title="paydesk",
         summary="The payment desk of an online shop, on Stripe.",
         version="0.1.0",
         lifespan=lifespan,
+        # Served by install_docs from an installed package, not a CDN.
+        docs_url=None,
+        redoc_url=None,
         # paydesk exports no OpenTelemetry; checking for it costs every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
@@ -129,12 +97,12 @@ def create_app(
     app.include_router(checkout_router)
     dashboard.install(app)
     # Added innermost first: a request meets them in the order edge/__init__.py lists.
-    app.add_middleware(IdempotencyMiddleware, db=db)
+    app.add_middleware(IdempotencyMiddleware, store=services.idempotency)
     app.add_middleware(BodyLimit)
-    app.add_middleware(Authentication, db=db)
+    app.add_middleware(Authentication, auth=services.auth)
     app.add_middleware(
         StripeWebhookEndpoint,
-        inbox=inbox,
+        inbox=services.inbox,
         secrets=settings.stripe_webhook_secrets,
         livemode=settings.livemode,
         stats=services.webhook_stats,
@@ -142,6 +110,7 @@ def create_app(
     app.add_middleware(HttpEdge)
     _install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 import asyncpg
 import sqlalchemy.exc
@@ -268,6 +268,19 @@ def _file_bytes(path: str) -> int:
         return os.stat(path).st_size
     except FileNotFoundError:  # no WAL until the first write, none after the last close
         return 0
+
+
+Work_co = TypeVar("Work_co", covariant=True)
+
+
+class Units(Protocol[Work_co]):
+    """Where services get their units of work: `writing()` is one transaction, committed
+    when its block ends and rolled back when it raises; `reading()` one that only reads.
+    paydesk/unit_of_work.py gives them over the database; tests may give them in memory."""
+
+    def writing(self) -> contextlib.AbstractAsyncContextManager[Work_co]: ...
+
+    def reading(self) -> contextlib.AbstractAsyncContextManager[Work_co]: ...
 
 
 class Database:

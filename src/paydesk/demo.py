@@ -15,14 +15,12 @@ import httpx
 import uvicorn
 
 from paydesk.app import create_app
-from paydesk.auth.service import create_api_key
+from paydesk.composition import Services
 from paydesk.config import SANDBOX_SECRET_KEY, Settings, SmtpSettings
-from paydesk.db import Database, create_engine
 from paydesk.demo_sinks import MailSink, ShopBackend
 from paydesk.edge.server import uvicorn_config
 from paydesk.logs import configure_logging
 from paydesk.migrate import upgrade
-from paydesk.operators.service import create_operator
 from paydesk.sandbox import SandboxConfig, SandboxServer, WebhookEndpointConfig
 from paydesk.webhooks.receiver import PATH as WEBHOOK_PATH
 from paydesk.worker.runner import WorkerSchedule
@@ -90,14 +88,14 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         # unless allowed.
         webhook_allowed_networks=("127.0.0.0/8",),
     )
-    db = Database(create_engine(database_url))
+    app = create_app(settings, worker=DEMO_WORKER)
+    services: Services = app.state.services
     operator_password = secrets.token_urlsafe(12)
-    async with db.transaction() as session:
-        shop_key, _ = await create_api_key(session, "demo shop")
-        await create_operator(session, DEMO_OPERATOR, operator_password)
+    shop_key, _ = await services.auth.create_key("demo shop")
+    await services.operators.create(DEMO_OPERATOR, operator_password)
     server = uvicorn.Server(
         uvicorn_config(
-            create_app(settings, database=db, worker=DEMO_WORKER),
+            app,
             host="127.0.0.1",
             port=port,
             timeout_graceful_shutdown=2,
@@ -129,7 +127,6 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         await asyncio.to_thread(sandbox.stop)
         await asyncio.to_thread(mailbox.stop)
         await shop_backend.stop()
-        await db.dispose()
         _say("paydesk demo stopped.")
 
 

@@ -9,7 +9,6 @@ kind of caller before the body is read, so a checkout token on a shop-only endpo
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -18,28 +17,10 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from paydesk.auth.middleware import PRINCIPAL
-from paydesk.auth.service import Principal, Shop, require_shop
-from paydesk.config import Settings
-from paydesk.db import Database
-from paydesk.disputes.service import DisputeService
+from paydesk.auth.service import require_shop
+from paydesk.composition import Services
 from paydesk.errors import AuthenticationFailed, InvalidRequest
-from paydesk.gateway.base import Gateway
-from paydesk.payments.service import PaymentService
-from paydesk.refunds.service import RefundService
-from paydesk.webhooks.inbox import InboxWriter
-from paydesk.webhooks.receiver import WebhookStats
-
-
-@dataclass(frozen=True)
-class Services:
-    settings: Settings
-    db: Database
-    gateway: Gateway
-    payments: PaymentService
-    refunds: RefundService
-    disputes: DisputeService
-    inbox: InboxWriter
-    webhook_stats: WebhookStats
+from paydesk.principals import Principal, Shop
 
 
 def get_services(request: Request) -> Services:

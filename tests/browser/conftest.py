@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from paydesk.operators.service import create_operator
+from paydesk.operators.service import OperatorService
+from paydesk.unit_of_work import DatabaseUnits
 from tests.fixtures.paydesk import Paydesk
 
 if TYPE_CHECKING:
@@ -98,8 +99,7 @@ OPERATOR_PASSWORD = "correct horse battery staple"
 @pytest.fixture
 async def operator(paydesk: Paydesk) -> tuple[str, str]:
     """An operator account in the test's paydesk: (e-mail, password)."""
-    async with paydesk.db.transaction() as session:
-        await create_operator(session, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    await OperatorService(DatabaseUnits(paydesk.db)).create(OPERATOR_EMAIL, OPERATOR_PASSWORD)
     return OPERATOR_EMAIL, OPERATOR_PASSWORD
 
 

@@ -14,16 +14,13 @@ import stripe
 from sqlalchemy import func, select
 
 from paydesk.app import create_app
-from paydesk.auth.service import create_api_key
+from paydesk.auth.repository import ApiKeyRepository
+from paydesk.composition import build
 from paydesk.config import Settings
 from paydesk.db import Database, create_engine
-from paydesk.gateway.stripe_gateway import StripeGateway
-from paydesk.payments.reconcile import reconcile
-from paydesk.payments.service import PaymentService
 from paydesk.sandbox import SandboxConfig, SandboxServer, WebhookEndpointConfig
 from paydesk.webhooks.backfill import backfill
 from paydesk.webhooks.models import InboxEvent
-from paydesk.webhooks.processor import InboxProcessor
 from paydesk.webhooks.receiver import PATH
 from tests.fixtures.paydesk import E2E_WORKER, ServerThread, loopback_socket
 
@@ -87,7 +84,7 @@ async def test_misdelivered_webhooks_converge_with_backfill_and_reconcile(
         )
         db = Database(create_engine(database_url))
         async with db.transaction() as session:
-            shop_key, _ = await create_api_key(session, "convergence")
+            shop_key, _ = await ApiKeyRepository(session).create("convergence")
         http_client = stripe.RequestsClient()
         client = stripe.StripeClient(
             KEY, base_addresses={"api": sandbox.url}, http_client=http_client
@@ -137,12 +134,11 @@ async def test_misdelivered_webhooks_converge_with_backfill_and_reconcile(
                 sandbox.close_dispute(dispute.id, "lost")
             await asyncio.sleep(2)
 
-            gateway = StripeGateway(KEY, api_base=sandbox.url, max_network_retries=1)
-            payments = PaymentService(db, gateway)
-            await backfill(db, gateway, livemode=False)
-            await InboxProcessor(db).drain()
-            await reconcile(payments, older_than=timedelta(0))
-            await gateway.close()
+            services = build(settings, database=db)
+            await backfill(services.units, services.gateway, livemode=False)
+            await services.processor.drain()
+            await services.payments.reconcile(older_than=timedelta(0))
+            await services.gateway.close()
             async with db.sessions() as session:
                 sources = dict(
                     (await session.execute(

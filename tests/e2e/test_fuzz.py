@@ -23,7 +23,7 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.failures import FailureGroup
 
 from paydesk.app import create_app
-from paydesk.auth.service import create_api_key
+from paydesk.auth.repository import ApiKeyRepository
 from paydesk.config import Settings
 from paydesk.db import Database
 from paydesk.gateway.fake import FakeGateway
@@ -61,7 +61,7 @@ def target(database_url: str) -> Iterator[Target]:
     async def shop_key() -> str:
         db = Database.connect(database_url)
         async with db.transaction() as session:
-            key, _ = await create_api_key(session, "fuzz")
+            key, _ = await ApiKeyRepository(session).create("fuzz")
         await db.dispose()
         return key
 

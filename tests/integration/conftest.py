@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from paydesk.app import create_app
-from paydesk.auth.service import create_api_key
+from paydesk.composition import Services
 from paydesk.config import Settings
 from paydesk.db import Database
 from paydesk.gateway.fake import FakeGateway
 from paydesk.operators.models import OperatorSession
-from paydesk.operators.service import create_operator
-from paydesk.webhooks.processor import InboxProcessor, RetryPolicy
+from paydesk.retry import RetryPolicy
+from paydesk.unit_of_work import UnitOfWork
+from paydesk.webhooks.processor import InboxProcessor
 from tests import stripe_events
 
 WEBHOOK_SECRETS = ("whsec_previous_secret", "whsec_current_secret")
@@ -27,9 +28,10 @@ class Api:
 
     client: httpx.AsyncClient
     db: Database
+    services: Services
     stripe: FakeGateway
     shop_key: str
-    processor: InboxProcessor
+    processor: InboxProcessor[UnitOfWork]
     transport: httpx.ASGITransport
 
     async def post_event(
@@ -72,8 +74,8 @@ async def api(database: Database) -> AsyncIterator[Api]:
     app = create_app(
         Settings(stripe_webhook_secrets=WEBHOOK_SECRETS), database=database, gateway=stripe
     )
-    async with database.transaction() as session:
-        shop_key, _ = await create_api_key(session, "tests")
+    services: Services = app.state.services
+    shop_key, _ = await services.auth.create_key("tests")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport,
@@ -83,9 +85,12 @@ async def api(database: Database) -> AsyncIterator[Api]:
         yield Api(
             client=client,
             db=database,
+            services=services,
             stripe=stripe,
             shop_key=shop_key,
-            processor=InboxProcessor(database, RetryPolicy(max_attempts=3, base_delay_seconds=0)),
+            processor=services.processor.with_retry(
+                RetryPolicy(max_attempts=3, base_delay_seconds=0)
+            ),
             transport=transport,
         )
 
@@ -108,8 +113,7 @@ class Dashboard:
 
 @pytest.fixture
 async def dashboard(api: Api) -> AsyncIterator[Dashboard]:
-    async with api.db.transaction() as session:
-        await create_operator(session, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    await api.services.operators.create(OPERATOR_EMAIL, OPERATOR_PASSWORD)
     async with httpx.AsyncClient(transport=api.transport, base_url="http://paydesk.test") as client:
         form = await client.get("/dashboard/login")
         assert form.status_code == 200, form.text

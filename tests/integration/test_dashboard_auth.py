@@ -11,14 +11,8 @@ from sqlalchemy import func, select, update
 from paydesk.db import Database, utcnow
 from paydesk.errors import Conflict, InvalidRequest
 from paydesk.operators.models import Operator, OperatorSession
-from paydesk.operators.service import (
-    MAX_FAILED_LOGINS,
-    LoginRefused,
-    create_operator,
-    log_in,
-    set_password,
-    signed_in,
-)
+from paydesk.operators.service import MAX_FAILED_LOGINS, LoginRefused, OperatorService
+from paydesk.unit_of_work import DatabaseUnits
 from tests.integration.conftest import OPERATOR_EMAIL, OPERATOR_PASSWORD, Api, Dashboard
 
 
@@ -38,27 +32,29 @@ async def login(
 
 
 @pytest.fixture
+def operators(database: Database) -> OperatorService:
+    return OperatorService(DatabaseUnits(database))
+
+
+@pytest.fixture
 async def browser(api: Api) -> httpx.AsyncClient:
-    async with api.db.transaction() as session:
-        await create_operator(session, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    await api.services.operators.create(OPERATOR_EMAIL, OPERATOR_PASSWORD)
     return httpx.AsyncClient(transport=api.transport, base_url="http://paydesk.test")
 
 
-async def test_the_password_is_kept_only_as_an_argon2id_hash(database: Database) -> None:
-    async with database.transaction() as session:
-        operator = await create_operator(session, " Owner@Example.com ", "a long enough secret")
+async def test_the_password_is_kept_only_as_an_argon2id_hash(operators: OperatorService) -> None:
+    operator = await operators.create(" Owner@Example.com ", "a long enough secret")
     assert operator.email == "owner@example.com"
     assert operator.password_hash.startswith("$argon2id$")
     assert "a long enough secret" not in operator.password_hash
 
 
-async def test_short_passwords_and_second_accounts_are_refused(database: Database) -> None:
-    async with database.transaction() as session:
-        with pytest.raises(InvalidRequest, match="12 characters"):
-            await create_operator(session, "owner@example.com", "short")
-        await create_operator(session, "owner@example.com", "a long enough secret")
-        with pytest.raises(Conflict):
-            await create_operator(session, "OWNER@example.com", "another long secret")
+async def test_short_passwords_and_second_accounts_are_refused(operators: OperatorService) -> None:
+    with pytest.raises(InvalidRequest, match="12 characters"):
+        await operators.create("owner@example.com", "short")
+    await operators.create("owner@example.com", "a long enough secret")
+    with pytest.raises(Conflict):
+        await operators.create("OWNER@example.com", "another long secret")
 
 
 async def test_signing_in_sets_a_session_cookie_and_lands_where_asked(
@@ -80,8 +76,7 @@ async def test_signing_in_sets_a_session_cookie_and_lands_where_asked(
 
 
 async def test_secure_cookie_over_tls(api: Api) -> None:
-    async with api.db.transaction() as session:
-        await create_operator(session, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    await api.services.operators.create(OPERATOR_EMAIL, OPERATOR_PASSWORD)
     async with httpx.AsyncClient(transport=api.transport, base_url="https://paydesk.test") as tls:
         answer = await login(tls, OPERATOR_EMAIL, OPERATOR_PASSWORD)
     cookie = next(
@@ -127,15 +122,14 @@ async def test_repeated_failures_lock_the_account_even_for_the_right_password(
     assert (await login(browser, OPERATOR_EMAIL, OPERATOR_PASSWORD)).status_code == 303
 
 
-async def test_a_success_forgets_earlier_failures(database: Database) -> None:
-    async with database.transaction() as session:
-        await create_operator(session, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+async def test_a_success_forgets_earlier_failures(operators: OperatorService) -> None:
+    await operators.create(OPERATOR_EMAIL, OPERATOR_PASSWORD)
     for _ in range(MAX_FAILED_LOGINS - 1):
         with pytest.raises(LoginRefused):
-            await log_in(database, OPERATOR_EMAIL, "guess")
-    await log_in(database, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+            await operators.log_in(OPERATOR_EMAIL, "guess")
+    await operators.log_in(OPERATOR_EMAIL, OPERATOR_PASSWORD)
     with pytest.raises(LoginRefused) as refused:
-        await log_in(database, OPERATOR_EMAIL, "guess")
+        await operators.log_in(OPERATOR_EMAIL, "guess")
     assert refused.value.locked_until is None
 
 
@@ -172,11 +166,11 @@ async def test_a_form_without_the_sessions_csrf_token_is_refused(
 
 async def test_signing_out_ends_the_session(api: Api, dashboard: Dashboard) -> None:
     token = dashboard.client.cookies["paydesk_session"]
-    assert await signed_in(api.db, token) is not None
+    assert await api.services.operators.signed_in(token) is not None
     answer = await dashboard.post("/dashboard/logout")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/dashboard/login?signed_out=1"
-    assert await signed_in(api.db, token) is None
+    assert await api.services.operators.signed_in(token) is None
     dashboard.client.cookies.set("paydesk_session", token, path="/dashboard")
     replayed = await dashboard.client.get("/dashboard")
     assert replayed.status_code == 303
@@ -185,20 +179,23 @@ async def test_signing_out_ends_the_session(api: Api, dashboard: Dashboard) -> N
 async def test_expired_sessions_are_not_accepted(api: Api, dashboard: Dashboard) -> None:
     async with api.db.transaction() as session:
         await session.execute(update(OperatorSession).values(expires_at=utcnow()))
-    assert await signed_in(api.db, dashboard.client.cookies["paydesk_session"]) is None
+    assert (
+        await api.services.operators.signed_in(dashboard.client.cookies["paydesk_session"]) is None
+    )
 
 
 async def test_a_new_password_unlocks_the_account_and_ends_its_sessions(
     api: Api, dashboard: Dashboard
 ) -> None:
+    operators = api.services.operators
     async with api.db.transaction() as session:
         await session.execute(
             update(Operator).values(locked_until=utcnow() + timedelta(minutes=10))
         )
-        assert await set_password(session, OPERATOR_EMAIL, "a brand new passphrase") is not None
-        assert await set_password(session, "nobody@example.com", "a brand new passphrase") is None
-    assert await signed_in(api.db, dashboard.client.cookies["paydesk_session"]) is None
-    assert await log_in(api.db, OPERATOR_EMAIL, "a brand new passphrase")
+    assert await operators.set_password(OPERATOR_EMAIL, "a brand new passphrase") is not None
+    assert await operators.set_password("nobody@example.com", "a brand new passphrase") is None
+    assert await operators.signed_in(dashboard.client.cookies["paydesk_session"]) is None
+    assert await operators.log_in(OPERATOR_EMAIL, "a brand new passphrase")
 
 
 async def test_a_form_too_large_is_refused_before_it_is_read_to_the_end(

@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import select, update
 
 from paydesk.db import utcnow
+from paydesk.gateway.types import EventSnapshot
+from paydesk.payments import service as payments_service
 from paydesk.payments.models import Payment
-from paydesk.webhooks import handlers
+from paydesk.retry import RetryPolicy
 from paydesk.webhooks.inbox import inbox_row
 from paydesk.webhooks.models import EventStatus, InboxEvent
-from paydesk.webhooks.processor import InboxProcessor, RetryPolicy
 from tests import stripe_events as se
 from tests.integration.conftest import Api, Dashboard
 
@@ -50,7 +51,7 @@ async def dead(api: Api, intent_id: str = "pi_nobody") -> dict[str, Any]:
 async def failed(api: Api) -> dict[str, Any]:
     """Failed once, and due again only in a minute."""
     event = await stored(api, se.event("charge.succeeded", se.charge("pi_later", 500)))
-    await InboxProcessor(api.db, RetryPolicy(max_attempts=3, base_delay_seconds=60)).drain()
+    await api.processor.with_retry(RetryPolicy(max_attempts=3, base_delay_seconds=60)).drain()
     return event
 
 
@@ -133,7 +134,13 @@ async def test_older_pages_follow_the_filter_and_skip_nothing_among_equal_times(
     rows = []
     for n in range(130):
         event = se.event("charge.succeeded", se.charge(f"pi_{n}", 100), event_id=f"evt_{n:04d}")
-        fields = inbox_row(event, se.dumps(event), source="backfill", headers="{}", livemode=False)
+        fields = inbox_row(
+            EventSnapshot.from_stripe(event),
+            se.dumps(event),
+            source="backfill",
+            headers="{}",
+            livemode=False,
+        )
         # Seven events share each arrival time; every other one is dead.
         status = EventStatus.DEAD if n % 2 == 0 else EventStatus.PROCESSED
         rows.append(
@@ -233,18 +240,18 @@ async def test_replaying_one_event_makes_it_due_and_the_worker_applies_it(
     api: Api, dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     order, payment = await api.paid_order()
-    real = handlers.record_facts
+    real = payments_service.record_facts
 
     async def disk_full(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(handlers, "record_facts", disk_full)
+    monkeypatch.setattr(payments_service, "record_facts", disk_full)
     intent = se.payment_intent(payment["stripe_payment_intent_id"], "succeeded", order["amount"])
     event = await stored(api, se.event("payment_intent.succeeded", intent))
     await api.processor.drain()
     gone = await row(api, event)
     assert (gone.status, gone.attempts) == (EventStatus.DEAD, 3)
-    monkeypatch.setattr(handlers, "record_facts", real)
+    monkeypatch.setattr(payments_service, "record_facts", real)
 
     answer = await dashboard.post(f"/dashboard/webhooks/{event['id']}/replay")
     assert answer.status_code == 303

@@ -16,8 +16,8 @@ from paydesk.db import new_id
 from paydesk.ledger.models import LedgerEntry
 from paydesk.notifications.models import EndpointStatus, Notification, ShopWebhookEndpoint
 from paydesk.payments.models import Payment
+from paydesk.retry import RetryPolicy
 from paydesk.webhooks.models import InboxEvent
-from paydesk.webhooks.processor import InboxProcessor, RetryPolicy
 from tests import stripe_events as se
 from tests.integration.conftest import Api, Dashboard
 
@@ -399,7 +399,7 @@ async def test_dead_failing_and_flagged_events_and_undelivered_notifications(
     made = await succeeded(api, "usd", 2500)
     dead = se.event("charge.succeeded", se.charge("pi_nobody", 1000))
     await deliver(api, dead)  # three attempts at once, then dead and flagged
-    patient = InboxProcessor(api.db, RetryPolicy(max_attempts=3, base_delay_seconds=60))
+    patient = api.processor.with_retry(RetryPolicy(max_attempts=3, base_delay_seconds=60))
     assert (
         await api.post_event(se.event("charge.succeeded", se.charge("pi_later", 900)))
     ).is_success

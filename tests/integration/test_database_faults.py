@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import event
 
 from paydesk.app import create_app
-from paydesk.auth.service import create_api_key
+from paydesk.auth.repository import ApiKeyRepository
 from paydesk.config import Settings
 from paydesk.db import Database
 from paydesk.gateway.fake import FakeGateway
@@ -56,7 +56,7 @@ def proxied_url(postgres_template: str, postgres_proxy: TcpProxy) -> Iterator[st
 async def served(proxied_url: str, postgres_proxy: TcpProxy) -> AsyncIterator[Served]:
     db = Database.connect(proxied_url)
     async with db.transaction() as session:
-        shop_key, _ = await create_api_key(session, "faults")
+        shop_key, _ = await ApiKeyRepository(session).create("faults")
     await db.dispose()
     settings = Settings(
         database_url=proxied_url, database_timeout_seconds=TIMEOUT, stripe_webhook_secrets=(SECRET,)
@@ -164,7 +164,7 @@ async def test_a_full_disk_on_sqlite_gives_503s_with_or_without_a_key(database_u
         cursor.close()
 
     async with db.transaction() as session:
-        shop_key, _ = await create_api_key(session, "full")
+        shop_key, _ = await ApiKeyRepository(session).create("full")
     app = create_app(Settings(database_url=database_url), database=db, gateway=FakeGateway())
     headers = {"Authorization": f"Bearer {shop_key}"}
     async with httpx.AsyncClient(

@@ -183,7 +183,7 @@ async def test_an_unexpected_database_error_is_a_500_naming_the_request(
     async def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise sqlalchemy.exc.DataError("INSERT …", {}, ValueError("invalid byte sequence"))
 
-    monkeypatch.setattr("paydesk.orders.service.create_order", broken)
+    monkeypatch.setattr("paydesk.orders.repository.OrderRepository.add", broken)
     with caplog.at_level(logging.ERROR):
         response = await api.client.post(
             "/api/orders", json=ORDER, headers={"Idempotency-Key": "once"}
@@ -208,7 +208,7 @@ async def test_a_database_that_is_down_is_a_503_with_retry_after(
     async def down(*_args: Any, **_kwargs: Any) -> Any:
         raise sqlalchemy.exc.OperationalError("BEGIN", {}, ConnectionRefusedError(111, "refused"))
 
-    monkeypatch.setattr("paydesk.orders.service.create_order", down)
+    monkeypatch.setattr("paydesk.orders.repository.OrderRepository.add", down)
     headers = {"Idempotency-Key": "down"} if with_key else {}
     response = await api.client.post("/api/orders", json=ORDER, headers=headers)
     assert response.status_code == 503, response.text

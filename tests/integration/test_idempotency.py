@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from paydesk.auth.service import create_api_key
+from paydesk.auth.repository import ApiKeyRepository
 from paydesk.db import utcnow
-from paydesk.idempotency.middleware import IN_PROGRESS_LEASE, RETENTION, purge_expired
 from paydesk.idempotency.models import IdempotencyRecord
+from paydesk.idempotency.service import IN_PROGRESS_LEASE, RETENTION
 from tests.integration.conftest import Api
 
 ORDER = {
@@ -58,7 +58,7 @@ async def test_another_caller_cannot_open_an_answer(api: Api) -> None:
     """A key is the caller's own: the same key from another credential is a new request."""
     first = await api.client.post("/api/orders", json=ORDER, headers={"Idempotency-Key": "mine"})
     async with api.db.transaction() as session:
-        other_key, _ = await create_api_key(session, "other")
+        other_key, _ = await ApiKeyRepository(session).create("other")
     other = await api.client.post(
         "/api/orders",
         json=ORDER,
@@ -108,6 +108,5 @@ async def test_expired_keys_are_purged(api: Api) -> None:
         await api.client.post("/api/orders", json=ORDER, headers={"Idempotency-Key": key})
     await age(api, RETENTION + timedelta(seconds=1))
     await api.client.post("/api/orders", json=ORDER, headers={"Idempotency-Key": "fresh"})
-    async with api.db.transaction() as session:
-        assert await purge_expired(session) == 2
+    assert await api.services.idempotency.purge_expired() == 2
     assert [r.key for r in await records(api)] == ["fresh"]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from paydesk.ledger import endpoints
+from paydesk.ledger import service as ledger_service
 from paydesk.ledger.models import LedgerEntry
 from paydesk.ledger.repository import Row
 from paydesk.ledger.schemas import CSV_HEADER, to_csv
@@ -364,7 +364,7 @@ def test_csv_quotes_fields_as_rfc_4180_says() -> None:
 async def test_a_csv_over_the_row_limit_is_refused(
     api: Api, books: dict[str, Booked], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(endpoints, "MAX_CSV_ROWS", 11)
+    monkeypatch.setattr(ledger_service, "MAX_EXPORT_ROWS", 11)
     response = await api.client.get("/api/ledger", headers={"Accept": "text/csv"})
     assert response.status_code == 400
     error = response.json()["error"]

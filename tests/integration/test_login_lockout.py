@@ -14,7 +14,7 @@ from sqlalchemy import update
 from paydesk.db import Database, utcnow
 from paydesk.operators import service
 from paydesk.operators.models import Operator
-from paydesk.operators.service import MAX_FAILED_LOGINS, create_operator, set_password
+from paydesk.operators.service import MAX_FAILED_LOGINS
 from paydesk.web.dashboard.auth import LOGIN_CSRF_COOKIE
 from tests.integration.conftest import OPERATOR_EMAIL, OPERATOR_PASSWORD, Api
 
@@ -40,8 +40,7 @@ def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.fixture
 async def browser(api: Api) -> AsyncIterator[httpx.AsyncClient]:
     """A browser, and an operator for it to sign in as."""
-    async with api.db.transaction() as session:
-        await create_operator(session, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    await api.services.operators.create(OPERATOR_EMAIL, OPERATOR_PASSWORD)
     async with httpx.AsyncClient(transport=api.transport, base_url="http://paydesk.test") as client:
         yield client
 
@@ -187,8 +186,7 @@ async def test_a_password_replaced_while_it_is_checked_does_not_sign_in(
     verify = service._verify
 
     async def verify_while_the_password_is_replaced(password_hash: str, password: str) -> bool:
-        async with api.db.transaction() as session:
-            await set_password(session, OPERATOR_EMAIL, "the replacement passphrase")
+        await api.services.operators.set_password(OPERATOR_EMAIL, "the replacement passphrase")
         return await verify(password_hash, password)
 
     monkeypatch.setattr(service, "_verify", verify_while_the_password_is_replaced)

@@ -22,7 +22,6 @@ from standardwebhooks import Webhook
 
 from paydesk.config import Settings
 from paydesk.db import new_id, utcnow
-from paydesk.notifications import outbox
 from paydesk.notifications.delivery import DeliveryPolicy, NotificationDelivery
 from paydesk.notifications.mailer import Mailer
 from paydesk.notifications.models import (
@@ -31,10 +30,11 @@ from paydesk.notifications.models import (
     Notification,
     ShopWebhookEndpoint,
 )
+from paydesk.notifications.repository import OutboxRepository
 from paydesk.notifications.shop_webhooks import WebhookSender
 from paydesk.payments.models import Payment
+from paydesk.retry import RetryPolicy
 from paydesk.webhooks.models import EventStatus, InboxEvent
-from paydesk.webhooks.processor import RetryPolicy
 from tests import stripe_events as se
 from tests.fixtures.smtp import SmtpServer, parts
 from tests.integration.conftest import Api
@@ -91,7 +91,7 @@ def subject(message: EmailMessage) -> str:
 def delivery(api: Api, smtp: SmtpServer, policy: DeliveryPolicy = QUICK) -> NotificationDelivery:
     mailer = Mailer(smtp.settings, public_url=PUBLIC_URL)
     sender = WebhookSender(Settings(webhook_allowed_networks=("127.0.0.0/8",)))
-    return NotificationDelivery(api.db, mailer, sender, policy)
+    return NotificationDelivery(api.services.units, mailer, sender, policy)
 
 
 @pytest.fixture
@@ -360,7 +360,7 @@ async def test_a_failing_outbox_never_holds_up_the_payment(
     async def broken(*_args: Any) -> list[ShopWebhookEndpoint]:
         raise RuntimeError("endpoint table unreadable")
 
-    monkeypatch.setattr(outbox, "enabled_endpoints", broken)
+    monkeypatch.setattr(OutboxRepository, "enabled_endpoints", broken)
     order, payment, event = await succeed(api)
     async with api.db.sessions() as session:
         assert (await session.get(InboxEvent, event["id"])).status == EventStatus.PROCESSED  # type: ignore[union-attr]

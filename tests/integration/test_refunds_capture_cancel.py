@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from paydesk.ledger.models import LedgerEntry
 from paydesk.refunds.models import Refund, RefundStatus
-from paydesk.refunds.service import RefundService
 from tests.integration.conftest import Api
 
 ITEM = {"sku": "LAMP", "name": "Lamp", "unit_amount": 5000, "quantity": 1}
@@ -181,7 +180,7 @@ async def test_partial_capture_in_zero_and_three_decimal_currencies(
 
 async def test_a_refund_stripe_never_answered_for_is_settled_later(api: Api) -> None:
     _, payment = await paid(api)
-    service = RefundService(api.db, api.stripe)
+    service = api.services.refunds
     api.stripe.reachable = False
     assert (await refund(api, payment, amount=1000)).status_code == 502  # never reached Stripe
     api.stripe.reachable = True

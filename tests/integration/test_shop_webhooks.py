@@ -23,7 +23,7 @@ from aiohttp import SocketFactoryType, web
 from standardwebhooks import Webhook
 
 from paydesk.app import create_app
-from paydesk.auth.service import create_api_key
+from paydesk.auth.repository import ApiKeyRepository
 from paydesk.config import Settings
 from paydesk.db import Database, new_id, utcnow
 from paydesk.gateway.fake import FakeGateway
@@ -32,7 +32,8 @@ from paydesk.notifications.shop_webhooks import (
     DeliveryResult,
     WebhookSender,
     deliver,
-    subscribed_endpoints,
+    enabled_endpoints,
+    subscribed,
 )
 from paydesk.notifications.ssrf import StaticResolver, UrlGuard
 
@@ -153,7 +154,7 @@ async def hooks(database: Database, receiver: Receiver) -> AsyncIterator[Hooks]:
     guard = ConnectionGuard(allowed={("127.0.0.1", receiver.port)})
     sender = WebhookSender(settings, resolver=resolver, transport=guard.socket_factory())
     async with database.transaction() as session:
-        shop_key, _ = await create_api_key(session, "tests")
+        shop_key, _ = await ApiKeyRepository(session).create("tests")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://paydesk.test",
@@ -260,7 +261,7 @@ async def test_loopback_is_refused_without_the_allow_list(database: Database) ->
     app = create_app(Settings(), database=database, gateway=FakeGateway())
     app.state.webhook_url_guard = UrlGuard.of((), resolver)
     async with database.transaction() as session:
-        shop_key, _ = await create_api_key(session, "tests")
+        shop_key, _ = await ApiKeyRepository(session).create("tests")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://paydesk.test",
@@ -359,10 +360,11 @@ async def test_subscribed_endpoints_are_the_enabled_ones_that_asked(hooks: Hooks
         f"/api/webhook-endpoints/{disabled['id']}", json={"status": "disabled"}
     )
     async with hooks.db.sessions() as session:
-        found = [e.id for e in await subscribed_endpoints(session, "payment.succeeded")]
-        assert found == [succeeded["id"], everything["id"]]
-        found = [e.id for e in await subscribed_endpoints(session, "dispute.opened")]
-        assert found == [everything["id"], disputes["id"]]
+        endpoints = await enabled_endpoints(session)
+    found = [e.id for e in subscribed(endpoints, "payment.succeeded")]
+    assert found == [succeeded["id"], everything["id"]]
+    found = [e.id for e in subscribed(endpoints, "dispute.opened")]
+    assert found == [everything["id"], disputes["id"]]
 
 
 # --- Delivery ----------------------------------------------------------------------------

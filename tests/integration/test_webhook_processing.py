@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from paydesk.ledger.models import LedgerEntry
+from paydesk.payments import service as payments_service
 from paydesk.payments.models import Payment, PaymentEvent
-from paydesk.webhooks import handlers
+from paydesk.retry import RetryPolicy
 from paydesk.webhooks.models import EventStatus, InboxEvent
-from paydesk.webhooks.operations import replay
-from paydesk.webhooks.processor import InboxProcessor, RetryPolicy
 from tests import stripe_events as se
 from tests.integration.conftest import Api
 
@@ -162,19 +161,19 @@ async def test_a_dispute_won_returns_the_payment_and_the_money(api: Api) -> None
 async def test_an_event_for_an_unknown_payment_is_retried_then_dead_and_flagged(api: Api) -> None:
     event = se.event("charge.succeeded", se.charge("pi_nobody", 1000))
     assert (await api.post_event(event)).status_code == 200
-    patient = InboxProcessor(api.db, RetryPolicy(max_attempts=3, base_delay_seconds=60))
+    patient = api.processor.with_retry(RetryPolicy(max_attempts=3, base_delay_seconds=60))
     assert await patient.drain() == 1
     row = await inbox_status(api, event)
     assert (row.status, row.attempts) == (EventStatus.FAILED, 1)
     assert row.next_attempt_at.timestamp() > time.time() + 25
     assert "PaymentNotFoundYet" in (row.last_error or "")
     assert "Traceback" in (row.last_traceback or "")
-    await replay(api.db, event_ids=[event["id"]])
+    await api.services.events.replay(event_ids=[event["id"]])
     await api.processor.drain()  # retries at once, up to its three attempts
     row = await inbox_status(api, event)
     assert (row.status, row.attempts) == (EventStatus.DEAD, 3)
     assert "never resolved" in (row.flag or "")
-    assert await replay(api.db, failed=True) == 1
+    assert await api.services.events.replay(failed=True) == 1
     assert (await inbox_status(api, event)).status == EventStatus.PENDING
 
 
@@ -207,21 +206,21 @@ async def test_a_failing_handler_rolls_back_its_effects(
 ) -> None:
     order, payment = await api.paid_order()
     pi, amount = payment["stripe_payment_intent_id"], order["amount"]
-    real = handlers.record_facts
+    real = payments_service.record_facts
 
     async def record_then_fail(*args: Any, **kwargs: Any) -> Any:
         await real(*args, **kwargs)
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(handlers, "record_facts", record_then_fail)
+    monkeypatch.setattr(payments_service, "record_facts", record_then_fail)
     event = se.event("payment_intent.succeeded", se.payment_intent(pi, "succeeded", amount))
     await deliver(api, event)
     assert await state(api, order, payment) == ("pending", "pending_payment")
     assert await ledger(api, payment) == []
     row = await inbox_status(api, event)
     assert (row.status, row.last_error) == (EventStatus.DEAD, "RuntimeError: the disk is full")
-    monkeypatch.setattr(handlers, "record_facts", real)
-    await replay(api.db, event_ids=[event["id"]])
+    monkeypatch.setattr(payments_service, "record_facts", real)
+    await api.services.events.replay(event_ids=[event["id"]])
     await api.processor.drain()
     assert await state(api, order, payment) == ("succeeded", "paid")
 
@@ -233,7 +232,7 @@ async def test_a_worker_stopped_between_claim_and_commit_leaves_it_to_the_next(
     pi, amount = payment["stripe_payment_intent_id"], order["amount"]
     event = se.event("payment_intent.succeeded", se.payment_intent(pi, "succeeded", amount))
     assert (await api.post_event(event)).status_code == 200
-    real = handlers.record_facts
+    real = payments_service.record_facts
     applied = asyncio.Event()
 
     async def apply_then_hang(*args: Any, **kwargs: Any) -> Any:
@@ -242,13 +241,13 @@ async def test_a_worker_stopped_between_claim_and_commit_leaves_it_to_the_next(
         await asyncio.sleep(3600)
         return result
 
-    monkeypatch.setattr(handlers, "record_facts", apply_then_hang)
-    doomed = asyncio.create_task(InboxProcessor(api.db).process_next())
+    monkeypatch.setattr(payments_service, "record_facts", apply_then_hang)
+    doomed = asyncio.create_task(api.processor.process_next())
     await asyncio.wait_for(applied.wait(), 10)
     doomed.cancel()
     with pytest.raises(asyncio.CancelledError):
         await doomed
-    monkeypatch.setattr(handlers, "record_facts", real)
+    monkeypatch.setattr(payments_service, "record_facts", real)
     assert await api.processor.drain() == 1
     assert await state(api, order, payment) == ("succeeded", "paid")
     assert await ledger(api, payment) == [("charge", amount)]

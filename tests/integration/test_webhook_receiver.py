@@ -15,6 +15,7 @@ from paydesk.config import Settings
 from paydesk.db import Database, create_engine
 from paydesk.gateway import stripe_gateway
 from paydesk.gateway.fake import FakeGateway
+from paydesk.gateway.types import EventSnapshot
 from paydesk.webhooks.inbox import InboxWriter, inbox_row
 from paydesk.webhooks.models import EventStatus, InboxEvent
 from tests import stripe_events
@@ -225,7 +226,13 @@ async def test_one_bad_row_does_not_sink_the_events_committed_with_it(api: Api) 
     writer = InboxWriter(api.db)
     good = [an_event() for _ in range(5)]
     rows = [
-        inbox_row(e, stripe_events.dumps(e), source="webhook", headers="{}", livemode=False)
+        inbox_row(
+            EventSnapshot.from_stripe(e),
+            stripe_events.dumps(e),
+            source="webhook",
+            headers="{}",
+            livemode=False,
+        )
         for e in good
     ]
     bad = {**rows[0], "id": "evt_bad", "type": None}  # NOT NULL: the database refuses it

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from paydesk.db import Database, new_id
+from paydesk.gateway.types import EventSnapshot
 from paydesk.ledger.models import LedgerEntry
 from paydesk.orders.models import Order
 from paydesk.payments.models import Payment
@@ -48,9 +49,9 @@ def events_for(intent_id: str, start: int) -> list[dict[str, Any]]:
 
 async def seed(db: Database) -> None:
     async with db.transaction() as session:
-        from paydesk.auth.service import create_api_key
+        from paydesk.auth.repository import ApiKeyRepository
 
-        _, key = await create_api_key(session, "workers")
+        _, key = await ApiKeyRepository(session).create("workers")
         for n in range(PAYMENTS):
             order = Order(id=new_id("ord"), currency="usd", amount=AMOUNT, customer_email="w@x.io",
                           checkout_token_hash=f"{n:064d}", api_key_id=key.id)  # fmt: skip
@@ -61,7 +62,13 @@ async def seed(db: Database) -> None:
     writer = InboxWriter(db)
     start = int(time.time()) - 100
     rows = [
-        inbox_row(event, se.dumps(event), source="webhook", headers="{}", livemode=False)
+        inbox_row(
+            EventSnapshot.from_stripe(event),
+            se.dumps(event),
+            source="webhook",
+            headers="{}",
+            livemode=False,
+        )
         for n in range(PAYMENTS)
         for event in events_for(f"pi_w{n:05d}", start)
     ]

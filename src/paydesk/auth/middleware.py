@@ -11,10 +11,11 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from paydesk.auth.service import Principal, Shop, authenticate, record_key_use
-from paydesk.db import Database, database_unavailable
+from paydesk.auth.service import AuthService
+from paydesk.db import database_unavailable
 from paydesk.edge.answers import has_body, send_error
 from paydesk.errors import AuthenticationFailed
+from paydesk.principals import Principal, Shop
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,9 @@ KEY_USE_RESOLUTION_SECONDS = 60.0
 
 
 class Authentication:
-    def __init__(self, app: ASGIApp, *, db: Database, prefix: str = "/api/") -> None:
+    def __init__(self, app: ASGIApp, *, auth: AuthService, prefix: str = "/api/") -> None:
         self.app = app
-        self.db = db
+        self.auth = auth
         self.prefix = prefix
         self._key_use_written: dict[str, float] = {}
 
@@ -46,8 +47,7 @@ class Authentication:
             None,
         )
         try:
-            async with self.db.sessions() as session:
-                principal = await authenticate(session, authorization)
+            principal = await self.auth.authenticate(authorization)
         except AuthenticationFailed as error:
             await send_error(scope, send, error, close=has_body(scope))
             return
@@ -66,8 +66,7 @@ class Authentication:
             return
         self._key_use_written[principal.api_key_id] = now
         try:
-            async with self.db.transaction() as session:
-                await record_key_use(session, principal.api_key_id)
+            await self.auth.record_use(principal.api_key_id)
         except Exception as exc:
             if not database_unavailable(exc):
                 raise

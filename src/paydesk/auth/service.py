@@ -1,18 +1,14 @@
 """Who is calling: a shop with its secret key, or a customer's browser with its order's
-checkout token. Both are random secrets, stored only as SHA-256 digests."""
+checkout token (paydesk/principals.py); and the shop's keys: made, listed, revoked."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Protocol
 
 from paydesk.auth.models import ApiKey
-from paydesk.db import new_id, utcnow
+from paydesk.auth.repository import KEY_PREFIX_LENGTH, ApiKeyRepository
+from paydesk.db import Units, utcnow
 from paydesk.errors import (
     AuthenticationFailed,
     Conflict,
@@ -20,120 +16,23 @@ from paydesk.errors import (
     NotFound,
     PermissionDenied,
 )
-from paydesk.orders.models import Order
-
-API_KEY_PREFIX = "pd_sk_"
-CHECKOUT_TOKEN_PREFIX = "pd_ct_"
-# How much of a key is kept in the clear, to name it in lists: `pd_sk_` and six more.
-KEY_PREFIX_LENGTH = 12
-
-
-@dataclass(frozen=True, slots=True)
-class Shop:
-    api_key_id: str
+from paydesk.orders.repository import OrderRepository
+from paydesk.principals import (
+    API_KEY_PREFIX,
+    CHECKOUT_TOKEN_PREFIX,
+    Customer,
+    Principal,
+    Shop,
+    digest,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class Customer:
-    """A browser holding one order's checkout token: it may see and pay that order only."""
+class AuthWork(Protocol):
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
 
-    order_id: str
-
-
-Principal = Shop | Customer
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def new_checkout_token() -> str:
-    return CHECKOUT_TOKEN_PREFIX + secrets.token_urlsafe(24)
-
-
-async def create_api_key(session: AsyncSession, name: str) -> tuple[str, ApiKey]:
-    """A new shop key: the plaintext is returned here and never again."""
-    plaintext = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(
-        id=new_id("key"),
-        name=name,
-        prefix=plaintext[:KEY_PREFIX_LENGTH],
-        key_hash=digest(plaintext),
-    )
-    session.add(key)
-    await session.flush()
-    return plaintext, key
-
-
-async def authenticate(session: AsyncSession, authorization: str | None) -> Principal:
-    if not authorization:
-        raise AuthenticationFailed(
-            "Send `Authorization: Bearer <shop API key or the order's checkout token>`.",
-            code="missing_credentials",
-        )
-    scheme, _, secret = authorization.partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret:
-        raise AuthenticationFailed(
-            "The Authorization header must be `Bearer <key>`.", code="malformed_credentials"
-        )
-    if secret.startswith(API_KEY_PREFIX):
-        key_id = await session.scalar(
-            select(ApiKey.id).where(ApiKey.key_hash == digest(secret), ApiKey.revoked_at.is_(None))
-        )
-        if key_id is not None:
-            return Shop(key_id)
-    elif secret.startswith(CHECKOUT_TOKEN_PREFIX):
-        order_id = await session.scalar(
-            select(Order.id).where(Order.checkout_token_hash == digest(secret))
-        )
-        if order_id is not None:
-            return Customer(order_id)
-    raise AuthenticationFailed(
-        "The API key or checkout token is not valid.", code="invalid_credentials"
-    )
-
-
-async def record_key_use(session: AsyncSession, api_key_id: str) -> None:
-    await session.execute(
-        update(ApiKey).where(ApiKey.id == api_key_id).values(last_used_at=utcnow())
-    )
-
-
-async def list_api_keys(session: AsyncSession) -> Sequence[ApiKey]:
-    """Every shop key, revoked ones too, oldest first."""
-    return (await session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))).all()
-
-
-async def revoke_api_key(session: AsyncSession, prefix: str) -> ApiKey:
-    """Revokes the one live key that `prefix` names (the prefix `paydesk keys list` prints,
-    or the whole key): from the commit on, it authenticates nothing, in every process
-    (keys are checked against the database on every request). Refused when no live key or
-    several match."""
-    prefix = prefix.strip()
-    if not prefix.startswith(API_KEY_PREFIX) or len(prefix) <= len(API_KEY_PREFIX):
-        raise InvalidRequest(
-            f"Name a key by the prefix `paydesk keys list` prints ({API_KEY_PREFIX}…).",
-            param="prefix",
-        )
-    query = select(ApiKey).where(ApiKey.revoked_at.is_(None)).with_for_update()
-    if len(prefix) > KEY_PREFIX_LENGTH:
-        query = query.where(ApiKey.key_hash == digest(prefix))
-    else:
-        query = query.where(ApiKey.prefix.startswith(prefix, autoescape=True))
-    matching = (await session.scalars(query)).all()
-    if not matching:
-        raise NotFound(
-            f"No live key starts with {prefix[:KEY_PREFIX_LENGTH]}.", code="key_not_found"
-        )
-    if len(matching) > 1:
-        raise Conflict(
-            f"{len(matching)} live keys start with {prefix}; give more of the prefix.",
-            code="key_prefix_ambiguous",
-        )
-    key = matching[0]
-    key.revoked_at = utcnow()
-    return key
+    @property
+    def orders(self) -> OrderRepository: ...
 
 
 def require_shop(principal: Principal) -> Shop:
@@ -143,3 +42,77 @@ def require_shop(principal: Principal) -> Shop:
             code="shop_key_required",
         )
     return principal
+
+
+class AuthService:
+    def __init__(self, units: Units[AuthWork]) -> None:
+        self.units = units
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        """The caller an `Authorization` header names; AuthenticationFailed for none."""
+        if not authorization:
+            raise AuthenticationFailed(
+                "Send `Authorization: Bearer <shop API key or the order's checkout token>`.",
+                code="missing_credentials",
+            )
+        scheme, _, secret = authorization.partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not secret:
+            raise AuthenticationFailed(
+                "The Authorization header must be `Bearer <key>`.", code="malformed_credentials"
+            )
+        if secret.startswith((API_KEY_PREFIX, CHECKOUT_TOKEN_PREFIX)):
+            async with self.units.reading() as work:
+                if secret.startswith(API_KEY_PREFIX):
+                    key_id = await work.api_keys.get_live_id_by_hash(digest(secret))
+                    if key_id is not None:
+                        return Shop(key_id)
+                else:
+                    order_id = await work.orders.get_id_by_checkout_token_hash(digest(secret))
+                    if order_id is not None:
+                        return Customer(order_id)
+        raise AuthenticationFailed(
+            "The API key or checkout token is not valid.", code="invalid_credentials"
+        )
+
+    async def create_key(self, name: str) -> tuple[str, ApiKey]:
+        """A new shop key: the plaintext is returned here and never again."""
+        async with self.units.writing() as work:
+            return await work.api_keys.create(name)
+
+    async def list_keys(self) -> Sequence[ApiKey]:
+        async with self.units.reading() as work:
+            return await work.api_keys.list_keys()
+
+    async def record_use(self, api_key_id: str) -> None:
+        async with self.units.writing() as work:
+            await work.api_keys.record_use(api_key_id)
+
+    async def revoke(self, prefix: str) -> ApiKey:
+        """Revokes the one live key that `prefix` names (the prefix `paydesk keys list`
+        prints, or the whole key): from the commit on, it authenticates nothing, in every
+        process (keys are checked against the database on every request). Refused when no
+        live key or several match."""
+        prefix = prefix.strip()
+        if not prefix.startswith(API_KEY_PREFIX) or len(prefix) <= len(API_KEY_PREFIX):
+            raise InvalidRequest(
+                f"Name a key by the prefix `paydesk keys list` prints ({API_KEY_PREFIX}…).",
+                param="prefix",
+            )
+        async with self.units.writing() as work:
+            if len(prefix) > KEY_PREFIX_LENGTH:
+                matching = await work.api_keys.list_live_by_hash(digest(prefix))
+            else:
+                matching = await work.api_keys.list_live_by_prefix(prefix)
+            if not matching:
+                raise NotFound(
+                    f"No live key starts with {prefix[:KEY_PREFIX_LENGTH]}.", code="key_not_found"
+                )
+            if len(matching) > 1:
+                raise Conflict(
+                    f"{len(matching)} live keys start with {prefix}; give more of the prefix.",
+                    code="key_prefix_ambiguous",
+                )
+            key = matching[0]
+            key.revoked_at = utcnow()
+            return key

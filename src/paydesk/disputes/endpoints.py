@@ -5,9 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from paydesk.deps import AuthorizedRoute, IdQuery, ServicesDep, ShopKey
-from paydesk.disputes import repository
 from paydesk.disputes.schemas import DisputeEvidence, DisputeList, DisputeOut
-from paydesk.errors import NotFound
 from paydesk.openapi import errors
 
 router = APIRouter(prefix="/api/disputes", tags=["disputes"], route_class=AuthorizedRoute)
@@ -22,8 +20,7 @@ async def list_disputes(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> DisputeList:
     """Disputes, newest first (shop key); `status` as Stripe names it (`needs_response`, …)."""
-    async with services.db.sessions() as session:
-        rows = await repository.listing(session, status=status, after=cursor, limit=limit + 1)
+    rows = await services.disputes.list_disputes(status=status, after=cursor, limit=limit + 1)
     page = list(rows[:limit])
     return DisputeList(
         data=[DisputeOut.model_validate(d) for d in page],
@@ -33,11 +30,7 @@ async def list_disputes(
 
 @router.get("/{dispute_id}", response_model=DisputeOut)
 async def get_dispute(dispute_id: str, _shop: ShopKey, services: ServicesDep) -> DisputeOut:
-    async with services.db.sessions() as session:
-        dispute = await repository.get(session, dispute_id)
-    if dispute is None:
-        raise NotFound(f"No dispute {dispute_id!r}.", param="dispute_id")
-    return DisputeOut.model_validate(dispute)
+    return DisputeOut.model_validate(await services.disputes.get(dispute_id))
 
 
 @router.post("/{dispute_id}/evidence", response_model=DisputeOut, responses=errors(502))

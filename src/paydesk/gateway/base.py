@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from paydesk.errors import CardDeclined, Conflict, InvalidRequest, PaydeskError
-from paydesk.gateway.types import IntentSnapshot
+from paydesk.gateway.types import DisputeSnapshot, IntentSnapshot, RefundSnapshot
 
 # Stripe's codes for a call the object's current state forbids (a PaymentIntent already
 # succeeded, a charge already refunded): the request is sound, the moment is not.
@@ -87,12 +87,10 @@ class Gateway(Protocol):
         reason: str | None,
         metadata: dict[str, str],
         idempotency_key: str,
-    ) -> dict[str, Any]:
-        """Stripe's Refund object."""
-        ...
+    ) -> RefundSnapshot: ...
 
-    async def list_refunds(self, intent_id: str) -> list[dict[str, Any]]:
-        """Stripe's Refund objects of a PaymentIntent."""
+    async def list_refunds(self, intent_id: str) -> list[RefundSnapshot]:
+        """The PaymentIntent's refunds."""
         ...
 
     async def update_dispute(
@@ -102,9 +100,7 @@ class Gateway(Protocol):
         evidence: dict[str, str],
         submit: bool,
         idempotency_key: str,
-    ) -> dict[str, Any]:
-        """Stripe's Dispute object."""
-        ...
+    ) -> DisputeSnapshot: ...
 
     async def list_events(
         self,

@@ -10,7 +10,7 @@ from typing import Any
 
 from paydesk.errors import PaymentProviderUnavailable
 from paydesk.gateway.base import EventPage, IntentDeclined, refusal
-from paydesk.gateway.types import IntentSnapshot
+from paydesk.gateway.types import DisputeSnapshot, IntentSnapshot, RefundSnapshot
 
 # payment method → (decline code, or None when it succeeds)
 DECLINES: dict[str, str | None] = {
@@ -169,11 +169,11 @@ class FakeGateway:
         reason: str | None,
         metadata: dict[str, str],
         idempotency_key: str,
-    ) -> dict[str, Any]:
+    ) -> RefundSnapshot:
         self._call("refund")
         answer = self._refunds.get(idempotency_key)
         if answer is not None:
-            return answer
+            return RefundSnapshot.from_stripe(answer)
         intent = self.intents[intent_id]
         refund = {
             "id": f"re_{secrets.token_hex(12)}",
@@ -186,11 +186,15 @@ class FakeGateway:
             "metadata": metadata,
         }
         self._refunds[idempotency_key] = refund
-        return refund
+        return RefundSnapshot.from_stripe(refund)
 
-    async def list_refunds(self, intent_id: str) -> list[dict[str, Any]]:
+    async def list_refunds(self, intent_id: str) -> list[RefundSnapshot]:
         self._call("list_refunds")
-        return [r for r in self._refunds.values() if r["payment_intent"] == intent_id]
+        return [
+            RefundSnapshot.from_stripe(r)
+            for r in self._refunds.values()
+            if r["payment_intent"] == intent_id
+        ]
 
     async def update_dispute(
         self,
@@ -199,13 +203,13 @@ class FakeGateway:
         evidence: dict[str, str],
         submit: bool,
         idempotency_key: str,
-    ) -> dict[str, Any]:
+    ) -> DisputeSnapshot:
         self._call("update_dispute")
         dispute = self.disputes[dispute_id]
         dispute["evidence"] = {**dispute.get("evidence", {}), **evidence}
         if submit:
             dispute["status"] = "under_review"
-        return dispute
+        return DisputeSnapshot.from_stripe(dispute)
 
     async def list_events(
         self,

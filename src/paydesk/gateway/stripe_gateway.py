@@ -26,7 +26,7 @@ from paydesk.errors import (
     PaymentProviderUnavailable,
 )
 from paydesk.gateway.base import EventPage, IntentDeclined, refusal
-from paydesk.gateway.types import IntentSnapshot
+from paydesk.gateway.types import DisputeSnapshot, IntentSnapshot, RefundSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class StripeGateway:
         reason: str | None,
         metadata: dict[str, str],
         idempotency_key: str,
-    ) -> dict[str, Any]:
+    ) -> RefundSnapshot:
         params: Any = {"payment_intent": intent_id, "amount": amount, "metadata": metadata}
         if reason is not None:
             params["reason"] = reason
@@ -148,14 +148,14 @@ class StripeGateway:
             refund = await self._client.v1.refunds.create_async(
                 params, options={"idempotency_key": idempotency_key}
             )
-        return refund.to_dict()
+        return RefundSnapshot.from_stripe(refund.to_dict())
 
-    async def list_refunds(self, intent_id: str) -> list[dict[str, Any]]:
+    async def list_refunds(self, intent_id: str) -> list[RefundSnapshot]:
         with _translated_errors():
             page = await self._client.v1.refunds.list_async(
                 {"payment_intent": intent_id, "limit": 100}
             )
-        return [refund.to_dict() for refund in page.data]
+        return [RefundSnapshot.from_stripe(refund.to_dict()) for refund in page.data]
 
     async def update_dispute(
         self,
@@ -164,13 +164,13 @@ class StripeGateway:
         evidence: dict[str, str],
         submit: bool,
         idempotency_key: str,
-    ) -> dict[str, Any]:
+    ) -> DisputeSnapshot:
         params: Any = {"evidence": evidence, "submit": submit}
         with _translated_errors({f"evidence[{name}]": name for name in evidence}):
             dispute = await self._client.v1.disputes.update_async(
                 dispute_id, params, options={"idempotency_key": idempotency_key}
             )
-        return dispute.to_dict()
+        return DisputeSnapshot.from_stripe(dispute.to_dict())
 
     async def list_events(
         self,

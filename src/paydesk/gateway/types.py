@@ -1,16 +1,20 @@
-"""What paydesk knows of Stripe's objects: plain data parsed from Stripe's JSON, so that
-the API client and the webhook parser share one shape and neither needs the SDK."""
+"""Stripe's objects as paydesk reads them: typed snapshots parsed from Stripe's JSON here and
+nowhere else, whether the JSON came from an API answer or a webhook event. Everything past
+this module works with the snapshots, never with Stripe's dictionaries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from paydesk.payments.state import Clock, Fact, FactKind
+import orjson
 
 
 @dataclass(frozen=True, slots=True)
 class IntentSnapshot:
+    """A PaymentIntent."""
+
     id: str
     status: str
     amount: int
@@ -34,9 +38,6 @@ class IntentSnapshot:
         # whose challenge page the sandbox names in `use_stripe_sdk.stripe_js`.
         redirect = next_action.get("redirect_to_url") or {}
         sdk = next_action.get("use_stripe_sdk") or {}
-        charge = obj.get("latest_charge")
-        if isinstance(charge, dict):
-            charge = charge.get("id")
         return cls(
             id=obj["id"],
             status=obj["status"],
@@ -46,101 +47,216 @@ class IntentSnapshot:
             amount_received=int(obj.get("amount_received") or 0),
             amount_capturable=int(obj.get("amount_capturable") or 0),
             client_secret=obj.get("client_secret"),
-            latest_charge=charge,
+            latest_charge=_id(obj.get("latest_charge")),
             error_code=str(error.get("code") or ""),
             decline_code=error.get("decline_code"),
             error_message=error.get("message"),
             next_action_url=redirect.get("url") or _string(sdk.get("stripe_js")),
-            metadata=dict(obj.get("metadata") or {}),
+            metadata=_metadata(obj),
         )
 
-    def fact(self, observed_at: int, clock: Clock = Clock.PAYDESK) -> Fact:
-        """What the snapshot says of its PaymentIntent, true at `observed_at` on `clock`."""
-        return Fact(
-            kind=FactKind.PAYMENT_INTENT,
-            object_id=self.id,
-            status=self.status,
-            observed_at=observed_at,
-            amount=self.amount,
-            currency=self.currency,
-            amount_received=self.amount_received,
-            amount_capturable=self.amount_capturable,
-            error_code=self.error_code if self.status == "requires_payment_method" else "",
-            clock=clock,
+    @property
+    def paydesk_payment_id(self) -> str | None:
+        """The payment paydesk made this PaymentIntent for, from its metadata."""
+        return (self.metadata or {}).get("paydesk_payment_id")
+
+    @property
+    def declined(self) -> bool:
+        """The last attempt to pay failed, and the customer must try again."""
+        return self.status == "requires_payment_method" and bool(self.error_code)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundSnapshot:
+    """A Refund; `paydesk_refund_id` is the reservation paydesk made it for, if it did."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    payment_intent: str | None = None
+    reason: str | None = None
+    paydesk_refund_id: str | None = None
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> RefundSnapshot:
+        return cls(
+            id=obj["id"],
+            status=str(obj.get("status") or "pending"),
+            amount=int(obj["amount"]),
+            currency=str(obj["currency"]).lower(),
+            payment_intent=_id(obj.get("payment_intent")),
+            reason=obj.get("reason"),
+            paydesk_refund_id=(_metadata(obj) or {}).get("paydesk_refund_id"),
         )
 
 
-def charge_fact(
-    charge: dict[str, Any], observed_at: int, clock: Clock = Clock.PAYDESK
-) -> Fact | None:
-    """What a Charge says of its PaymentIntent: taken, held, refused, and how much of it has
-    been refunded, as of `observed_at` on `clock`. None for a charge still pending, which
-    says nothing yet."""
-    intent_id = charge.get("payment_intent")
-    if isinstance(intent_id, dict):
-        intent_id = intent_id.get("id")
-    if not intent_id:
-        return None
-    status, error = charge.get("status"), ""
-    if status == "succeeded":
-        status = "succeeded" if charge.get("captured") else "requires_capture"
-    elif status == "failed":
-        status, error = "requires_payment_method", str(charge.get("failure_code") or "declined")
-    else:
-        return None
-    amount = int(charge["amount"])
-    captured = int(charge.get("amount_captured") or 0)
-    # Stripe counts an authorization it releases (by a cancel, or the rest of a partial
-    # capture) in `amount_refunded`; only what goes back out of captured money is a refund.
-    released = amount - captured if status == "succeeded" else amount
-    refunded = max(0, int(charge.get("amount_refunded") or 0) - released)
-    return Fact(
-        kind=FactKind.PAYMENT_INTENT,
-        object_id=str(intent_id),
-        status=status,
-        observed_at=observed_at,
-        amount=amount,
-        currency=str(charge["currency"]).lower(),
-        amount_received=captured if status == "succeeded" else 0,
-        amount_capturable=amount if status == "requires_capture" else 0,
-        amount_refunded=refunded,
-        error_code=error,
-        clock=clock,
-    )
+@dataclass(frozen=True, slots=True)
+class ChargeSnapshot:
+    """A Charge: whether its PaymentIntent's money was taken, held or refused, and the
+    refunds it carries when Stripe includes them."""
+
+    id: str
+    status: str
+    captured: bool
+    amount: int
+    amount_captured: int
+    amount_refunded: int
+    currency: str
+    payment_intent: str | None = None
+    failure_code: str | None = None
+    refunds: tuple[RefundSnapshot, ...] = ()
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> ChargeSnapshot:
+        refunds = obj.get("refunds")
+        listed = (refunds.get("data") or []) if isinstance(refunds, dict) else []
+        return cls(
+            id=obj["id"],
+            status=str(obj.get("status") or ""),
+            captured=bool(obj.get("captured")),
+            amount=int(obj["amount"]),
+            amount_captured=int(obj.get("amount_captured") or 0),
+            amount_refunded=int(obj.get("amount_refunded") or 0),
+            currency=str(obj["currency"]).lower(),
+            payment_intent=_id(obj.get("payment_intent")),
+            failure_code=obj.get("failure_code"),
+            refunds=tuple(RefundSnapshot.from_stripe(r) for r in listed),
+        )
 
 
-def refund_fact(refund: dict[str, Any], observed_at: int, clock: Clock = Clock.PAYDESK) -> Fact:
-    return Fact(
-        kind=FactKind.REFUND,
-        object_id=refund["id"],
-        status=str(refund.get("status") or "pending"),
-        observed_at=observed_at,
-        amount=int(refund["amount"]),
-        currency=str(refund["currency"]).lower(),
-        clock=clock,
-    )
+@dataclass(frozen=True, slots=True)
+class DisputeSnapshot:
+    """A Dispute; `fee` is what Stripe charged for it when its funds were withdrawn."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    payment_intent: str | None = None
+    reason: str | None = None
+    evidence_due_by: datetime | None = None
+    evidence_submitted: bool = False
+    fee: int = 0
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> DisputeSnapshot:
+        details = obj.get("evidence_details") or {}
+        due_by = details.get("due_by")
+        transactions = [t for t in obj.get("balance_transactions") or [] if isinstance(t, dict)]
+        return cls(
+            id=obj["id"],
+            status=str(obj["status"]),
+            amount=int(obj["amount"]),
+            currency=str(obj["currency"]).lower(),
+            payment_intent=_id(obj.get("payment_intent")),
+            reason=obj.get("reason"),
+            evidence_due_by=datetime.fromtimestamp(int(due_by), UTC) if due_by else None,
+            evidence_submitted=bool(details.get("submission_count")),
+            fee=sum(int(t.get("fee") or 0) for t in transactions if int(t["amount"]) < 0),
+        )
 
 
-def dispute_fact(dispute: dict[str, Any], observed_at: int, clock: Clock = Clock.PAYDESK) -> Fact:
-    return Fact(
-        kind=FactKind.DISPUTE,
-        object_id=dispute["id"],
-        status=str(dispute["status"]),
-        observed_at=observed_at,
-        amount=int(dispute["amount"]),
-        currency=str(dispute["currency"]).lower(),
-        clock=clock,
-    )
+@dataclass(frozen=True, slots=True)
+class OtherObject:
+    """An object of a kind paydesk does not read (a customer, a payout, …)."""
+
+    id: str
+    kind: str
 
 
-def intent_id_of(obj: dict[str, Any]) -> str | None:
+Snapshot = IntentSnapshot | ChargeSnapshot | RefundSnapshot | DisputeSnapshot | OtherObject
+
+_KINDS: dict[str, type[IntentSnapshot | ChargeSnapshot | RefundSnapshot | DisputeSnapshot]] = {
+    "payment_intent": IntentSnapshot,
+    "charge": ChargeSnapshot,
+    "refund": RefundSnapshot,
+    "dispute": DisputeSnapshot,
+}
+
+
+def snapshot_of(obj: dict[str, Any]) -> Snapshot:
+    """The snapshot of a Stripe object, by its `object` field."""
+    kind = str(obj.get("object") or "")
+    parse = _KINDS.get(kind)
+    if parse is None:
+        return OtherObject(id=str(obj.get("id") or ""), kind=kind)
+    return parse.from_stripe(obj)
+
+
+def intent_id_of(snapshot: Snapshot) -> str | None:
     """The PaymentIntent a Stripe object belongs to."""
-    if obj.get("object") == "payment_intent":
-        return str(obj["id"])
-    intent = obj.get("payment_intent")
-    if isinstance(intent, dict):
-        intent = intent.get("id")
-    return str(intent) if intent else None
+    if isinstance(snapshot, IntentSnapshot):
+        return snapshot.id
+    if isinstance(snapshot, OtherObject):
+        return None
+    return snapshot.payment_intent
+
+
+class NotAnEvent(ValueError):
+    """A body that is not JSON (`code` invalid_json), or not a Stripe event (not_an_event)."""
+
+    def __init__(self, message: str, code: str = "not_an_event") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class EventSnapshot:
+    """A Stripe event: what happened, when (Stripe's whole second), and to which object."""
+
+    id: str
+    type: str
+    created: int
+    livemode: bool
+    object: Snapshot
+
+    @classmethod
+    def from_stripe(cls, event: dict[str, Any]) -> EventSnapshot:
+        return cls(
+            id=str(event["id"]),
+            type=str(event["type"]),
+            created=int(event["created"]),
+            livemode=bool(event["livemode"]),
+            object=snapshot_of(event["data"]["object"]),
+        )
+
+    @classmethod
+    def parse(cls, body: bytes) -> EventSnapshot:
+        """The event a webhook's body (or a stored one) holds; NotAnEvent if it holds none."""
+        try:
+            event = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise NotAnEvent("The body is not JSON.", "invalid_json") from None
+        if not (
+            isinstance(event, dict)
+            and event.get("object") == "event"
+            and isinstance(event.get("id"), str)
+            and event["id"].startswith("evt_")
+            and len(event["id"]) <= 255
+            and isinstance(event.get("type"), str)
+            and len(event["type"]) <= 100
+            and isinstance(event.get("created"), int)
+            and isinstance(event.get("livemode"), bool)
+            and isinstance((event.get("data") or {}).get("object"), dict)
+        ):
+            raise NotAnEvent("The body is not a Stripe event.")
+        try:
+            return cls.from_stripe(event)
+        except (KeyError, TypeError, ValueError):
+            raise NotAnEvent("The event's object is not what Stripe sends.") from None
+
+
+def _id(value: object) -> str | None:
+    """An expandable field: the id itself, or the id of the object Stripe expanded."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value) if value else None
+
+
+def _metadata(obj: dict[str, Any]) -> dict[str, str] | None:
+    metadata = obj.get("metadata")
+    return {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else None
 
 
 def _string(value: object) -> str | None:

@@ -17,41 +17,32 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from datetime import datetime, timedelta
 
 import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paydesk.db import Database, utcnow
 from paydesk.edge.answers import send_error
 from paydesk.edge.limits import replay
 from paydesk.errors import IdempotencyError, InvalidRequest, PaydeskError
 from paydesk.idempotency.models import IdempotencyRecord
+from paydesk.idempotency.service import IdempotencyStore, Reserved
 
 log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
-# How long a key is remembered; after that the same key starts a new request.
-RETENTION = timedelta(hours=24)
-# A request still unanswered after this long is taken for one whose answer was lost (its
-# server stopped); a retry may then run it again. Far longer than any request takes.
-IN_PROGRESS_LEASE = timedelta(minutes=5)
 # When the first answer could not be recorded, recording it is tried again after these.
 _FINISH_RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0)
 _NONCE_BYTES = 12
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, db: Database, *, prefix: str = "/api/") -> None:
+    def __init__(self, app: ASGIApp, *, store: IdempotencyStore, prefix: str = "/api/") -> None:
         self.app = app
-        self.db = db
+        self.store = store
         self.prefix = prefix
         self._retries: set[asyncio.Task[None]] = set()
 
@@ -88,11 +79,13 @@ class IdempotencyMiddleware:
         ).hexdigest()
         sealer = ReplaySealer(credential, key, request_hash)
 
-        record_id, replay_messages = await self._claim(caller, key, request_hash, sealer)
-        if replay_messages is not None:
-            await send(replay_messages[0])
-            await send(replay_messages[1])
+        claim = await self.store.claim(caller, key, request_hash)
+        if not isinstance(claim, Reserved):
+            start, answer_body = _answer_to_retry(claim, request_hash, sealer)
+            await send(start)
+            await send(answer_body)
             return
+        record_id = claim.record_id
 
         status: int | None = None
         chunks: list[bytes] = []
@@ -111,41 +104,13 @@ class IdempotencyMiddleware:
             answer = None if status is None else sealer.seal(b"".join(chunks))
             await self._finish_or_retry_later(record_id, status, answer)
 
-    async def _claim(
-        self, caller: str, key: str, request_hash: str, sealer: ReplaySealer
-    ) -> tuple[int, tuple[Message, Message] | None]:
-        """Reserves the key for this request, or returns the first request's answer."""
-        while True:
-            try:
-                async with self.db.transaction() as session:
-                    record = IdempotencyRecord(
-                        caller_hash=caller, key=key, request_hash=request_hash, created_at=utcnow()
-                    )
-                    session.add(record)
-                    await session.flush()
-                    return record.id, None
-            except IntegrityError:
-                pass
-            async with self.db.transaction() as session:
-                existing = await session.scalar(
-                    select(IdempotencyRecord)
-                    .where(IdempotencyRecord.caller_hash == caller, IdempotencyRecord.key == key)
-                    .with_for_update()
-                )
-                if existing is not None and _expired(existing, utcnow()):
-                    await session.delete(existing)
-                    continue
-            if existing is None:  # the first request failed and released the key just now
-                continue
-            return -1, _answer_to_retry(existing, request_hash, sealer)
-
     async def _finish_or_retry_later(
         self, record_id: int, status: int | None, answer: bytes | None
     ) -> None:
         """Records the answer (or releases the key). Never raises: the answer has been sent,
         or the request's own error is on its way, and either outranks this one."""
         try:
-            await self._finish(record_id, status, answer)
+            await self.store.finish(record_id, status, answer)
         except Exception as exc:
             # Until it is recorded, retries of this key are told to wait; keep trying aside,
             # so a database that is back in a moment does not hold the key for the lease.
@@ -158,34 +123,12 @@ class IdempotencyMiddleware:
         for delay in _FINISH_RETRY_SECONDS:
             await asyncio.sleep(delay)
             try:
-                await self._finish(record_id, status, answer)
+                await self.store.finish(record_id, status, answer)
             except Exception as exc:
                 log.warning("idempotency record %d still not finished: %s", record_id, exc)
             else:
                 return
         log.error("idempotency record %d left to its lease", record_id)
-
-    async def _finish(self, record_id: int, status: int | None, answer: bytes | None) -> None:
-        """Keeps the answer to replay it; a server error or a crash releases the key,
-        since nothing was decided and the retry must run again."""
-        async with self.db.transaction() as session:
-            if status is None or status >= 500 or answer is None:
-                await session.execute(
-                    delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
-                )
-            else:
-                await session.execute(
-                    update(IdempotencyRecord)
-                    .where(IdempotencyRecord.id == record_id)
-                    .values(status_code=status, response_body=answer)
-                )
-
-
-def _expired(record: IdempotencyRecord, now: datetime) -> bool:
-    """Past its retention, or still unanswered long after any request would have ended."""
-    if record.created_at <= now - RETENTION:
-        return True
-    return record.status_code is None and record.created_at <= now - IN_PROGRESS_LEASE
 
 
 def _answer_to_retry(
@@ -244,15 +187,6 @@ class ReplaySealer:
             )
         except (InvalidTag, ValueError):
             return None
-
-
-async def purge_expired(session: AsyncSession, *, now: datetime | None = None) -> int:
-    """Forgets keys past their retention; returns how many."""
-    cutoff = (now or utcnow()) - RETENTION
-    result = await session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= cutoff)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def _read_body(receive: Receive) -> bytes:

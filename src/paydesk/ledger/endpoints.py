@@ -5,10 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
-from paydesk.db import utcnow
 from paydesk.deps import AuthorizedRoute, ServicesDep, ShopKey
 from paydesk.errors import InvalidRequest
-from paydesk.ledger import repository
 from paydesk.ledger.models import LedgerKind
 from paydesk.ledger.repository import Window
 from paydesk.ledger.schemas import (
@@ -25,9 +23,6 @@ router = APIRouter(tags=["ledger"], route_class=AuthorizedRoute)
 # Entry ids are 32-bit integers on PostgreSQL: a larger cursor names no entry, and is refused.
 MAX_ENTRY_ID = 2**31 - 1
 
-# The most rows one CSV export holds; a wider selection must be split into smaller windows.
-MAX_CSV_ROWS = 100_000
-
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"text/csv": {"schema": {"type": "string"}}},
@@ -41,9 +36,8 @@ async def payment_ledger(
     payment_id: str, principal: ShopKey, services: ServicesDep
 ) -> PaymentLedger:
     """The payment's money movements, oldest first, and its balance per currency (shop key)."""
-    async with services.db.sessions() as session:
-        payment = await services.payments.get(session, principal, payment_id)
-        return PaymentLedger.of(payment.id, await repository.for_payment(session, payment.id))
+    payment = await services.payments.visible(principal, payment_id)
+    return PaymentLedger.of(payment.id, await services.ledger.for_payment(payment.id))
 
 
 @router.get("/api/ledger", response_model=LedgerPage, responses=CSV_RESPONSE)
@@ -71,30 +65,12 @@ async def list_ledger(
     window = Window(start=start, end=end, currency=currency_filter(currency), kind=kind)
     if _wants_csv(accept):
         return await _csv(services, window)
-    async with services.db.sessions() as session:
-        rows = await repository.entries(session, window, after_id=cursor, limit=limit + 1)
-        totals = await repository.totals(session, window)
-    page = rows[:limit]
-    return LedgerPage.of(page, page[-1].id if len(rows) > limit else None, totals)
+    page = await services.ledger.page(window, after_id=cursor, limit=limit)
+    return LedgerPage.of(page.rows, page.next_cursor, page.totals)
 
 
 async def _csv(services: ServicesDep, window: Window) -> Response:
-    if window.end is None:
-        window = Window(window.start, utcnow(), window.currency, window.kind)
-    async with services.db.sessions() as session:
-        count, last_id = await repository.extent(session, window)
-        if count > MAX_CSV_ROWS:
-            raise InvalidRequest(
-                f"The selection holds {count:,} entries; a CSV export holds at most "
-                f"{MAX_CSV_ROWS:,}. Narrow it with `from` and `to`, `currency` or `kind`.",
-                code="export_too_large",
-                param="from",
-            )
-        rows = (
-            await repository.entries(session, window, up_to_id=last_id, limit=MAX_CSV_ROWS)
-            if last_id is not None
-            else []
-        )
+    window, rows = await services.ledger.export(window)
     filename = csv_filename(window.start, window.end)
     return Response(
         to_csv(rows),

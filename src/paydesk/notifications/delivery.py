@@ -10,7 +10,7 @@ mid-send leaves the lease to expire and the row is tried again: a message that g
 before the stop then arrives twice, under the same Message-ID (e-mail) or webhook-id (shop
 webhook), both the notification's id, by which its receiver knows the second for a repeat.
 
-Everything here runs in its own transactions, apart from the payments: a failing mail
+Everything here runs in its own units of work, apart from the payments: a failing mail
 server or shop endpoint delays only its own messages."""
 
 from __future__ import annotations
@@ -21,24 +21,21 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Protocol
 
 from paydesk.config import Settings
-from paydesk.db import Database, utcnow
+from paydesk.db import Units, utcnow
 from paydesk.notifications.mailer import Mailer, TemplateProblem
 from paydesk.notifications.models import (
     Channel,
-    DeliveryAttempt,
     EndpointStatus,
     Notification,
     NotificationStatus,
     ShopWebhookEndpoint,
 )
-from paydesk.notifications.outbox import SENDING
+from paydesk.notifications.repository import OutboxRepository
 from paydesk.notifications.shop_webhooks import WebhookSender, deliver
-from paydesk.webhooks.processor import RetryPolicy
+from paydesk.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +49,11 @@ ENDPOINT_FAILING_LIMIT = timedelta(days=3)
 
 # Shop webhooks: eighteen attempts over about three days, at most twelve hours apart.
 WEBHOOK_RETRY = RetryPolicy(max_attempts=18, base_delay_seconds=60, max_delay_seconds=12 * 3600)
+
+
+class DeliveryWork(Protocol):
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
 
 @dataclass(frozen=True)
@@ -86,22 +88,22 @@ class Outcome:
 class NotificationDelivery:
     def __init__(
         self,
-        db: Database,
+        units: Units[DeliveryWork],
         mailer: Mailer,
         webhooks: WebhookSender,
         policy: DeliveryPolicy | None = None,
     ) -> None:
-        self.db = db
+        self.units = units
         self.mailer = mailer
         self.webhooks = webhooks
         self.policy = policy or DeliveryPolicy()
 
     @classmethod
     def from_settings(
-        cls, db: Database, settings: Settings, policy: DeliveryPolicy | None = None
+        cls, units: Units[DeliveryWork], settings: Settings, policy: DeliveryPolicy | None = None
     ) -> NotificationDelivery:
         mailer = Mailer(settings.smtp, public_url=settings.public_url)
-        return cls(db, mailer, WebhookSender(settings), policy)
+        return cls(units, mailer, WebhookSender(settings), policy)
 
     async def close(self) -> None:
         await self.mailer.close()
@@ -133,25 +135,13 @@ class NotificationDelivery:
 
     async def _claim(self) -> tuple[list[Claim], int]:
         now = utcnow()
-        claims: list[Claim] = []
-        async with self.db.transaction() as session:
-            rows = (
-                await session.scalars(
-                    select(Notification)
-                    .where(
-                        Notification.status == NotificationStatus.PENDING,
-                        Notification.next_attempt_at <= now,
-                    )
-                    .order_by(Notification.next_attempt_at, Notification.id)
-                    .limit(self.policy.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            started: list[tuple[Notification, DeliveryAttempt, ShopWebhookEndpoint | None]] = []
+        async with self.units.writing() as work:
+            rows = await work.outbox.list_due(now, limit=self.policy.batch_size)
+            started: list[tuple[Notification, ShopWebhookEndpoint | None]] = []
             for row in rows:
                 endpoint = None
                 if row.channel == Channel.WEBHOOK:
-                    endpoint = await session.get(ShopWebhookEndpoint, row.recipient)
+                    endpoint = await work.outbox.get_endpoint(row.recipient)
                     if endpoint is None or endpoint.status != EndpointStatus.ENABLED:
                         reason = endpoint.disabled_reason if endpoint else None
                         _dead(row, f"endpoint {row.recipient} is disabled or removed", reason)
@@ -162,15 +152,11 @@ class NotificationDelivery:
                     continue
                 row.attempts += 1
                 row.next_attempt_at = now + self.policy.lease
-                attempt = DeliveryAttempt(
-                    notification_id=row.id, attempted_at=now, succeeded=False, error=SENDING
-                )
-                session.add(attempt)
-                started.append((row, attempt, endpoint))
-            await session.flush()
+                started.append((row, endpoint))
+            attempts = await work.outbox.start_attempts([row for row, _ in started], at=now)
             claims = [
                 Claim(notification=row, attempt_id=attempt.id, attempt=row.attempts, endpoint=e)
-                for row, attempt, e in started
+                for (row, e), attempt in zip(started, attempts, strict=True)
             ]
         return claims, len(rows)
 
@@ -217,32 +203,21 @@ class NotificationDelivery:
         now = utcnow()
         error = outcome.error or "failed"
         endpoint_id = claim.endpoint.id if claim.endpoint is not None else None
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(DeliveryAttempt)
-                .where(DeliveryAttempt.id == claim.attempt_id)
-                .values(
-                    succeeded=outcome.succeeded,
-                    status_code=outcome.status_code,
-                    smtp_reply=outcome.smtp_reply,
-                    error=None if outcome.succeeded else error,
-                    duration_ms=duration_ms,
-                )
+        async with self.units.writing() as work:
+            await work.outbox.record_attempt(
+                claim.attempt_id,
+                succeeded=outcome.succeeded,
+                status_code=outcome.status_code,
+                smtp_reply=outcome.smtp_reply,
+                error=None if outcome.succeeded else error,
+                duration_ms=duration_ms,
             )
             if outcome.succeeded:
-                # Delivered is final, whoever holds the claim now: one UPDATE, no read.
-                await session.execute(
-                    update(Notification)
-                    .where(
-                        Notification.id == claim.notification.id,
-                        Notification.status != NotificationStatus.DELIVERED,
-                    )
-                    .values(status=NotificationStatus.DELIVERED, delivered_at=now, last_error=None)
-                )
+                await work.outbox.mark_delivered(claim.notification.id, at=now)
                 if endpoint_id is not None:
-                    await _endpoint_recovered(session, endpoint_id)
+                    await work.outbox.clear_endpoint_failing(endpoint_id)
                 return
-            row = await session.get(Notification, claim.notification.id, with_for_update=True)
+            row = await work.outbox.get(claim.notification.id, for_update=True)
             assert row is not None
             # Only the worker holding the current claim decides what happens next.
             if row.status != NotificationStatus.PENDING or row.attempts != claim.attempt:
@@ -262,7 +237,7 @@ class NotificationDelivery:
                     error,
                 )
             if endpoint_id is not None:
-                await _endpoint_failing(session, endpoint_id, outcome, row.id)
+                await _endpoint_failing(work.outbox, endpoint_id, outcome, row.id)
 
 
 def _dead(row: Notification, error: str, reason: str | None) -> None:
@@ -278,43 +253,18 @@ def _dead(row: Notification, error: str, reason: str | None) -> None:
     )
 
 
-async def _endpoint_recovered(session: AsyncSession, endpoint_id: str) -> None:
-    await session.execute(
-        update(ShopWebhookEndpoint)
-        .where(
-            ShopWebhookEndpoint.id == endpoint_id,
-            ShopWebhookEndpoint.failing_since.is_not(None),
-        )
-        .values(failing_since=None)
-    )
-
-
 async def _endpoint_failing(
-    session: AsyncSession, endpoint_id: str, outcome: Outcome, notification_id: str
+    outbox: OutboxRepository, endpoint_id: str, outcome: Outcome, notification_id: str
 ) -> None:
+    """Notes the endpoint's failure, and disables it when it answered 410 Gone or has
+    refused every delivery for longer than `ENDPOINT_FAILING_LIMIT`."""
     now = utcnow()
-    await session.execute(
-        update(ShopWebhookEndpoint)
-        .where(
-            ShopWebhookEndpoint.id == endpoint_id,
-            ShopWebhookEndpoint.failing_since.is_(None),
-        )
-        .values(failing_since=now)
-    )
-    endpoint = await session.get(ShopWebhookEndpoint, endpoint_id)
-    failing_since = endpoint.failing_since if endpoint is not None else None
+    failing_since = await outbox.mark_endpoint_failing(endpoint_id, at=now)
     reason = None
     if outcome.gone:
         reason = f"answered 410 Gone to {notification_id} at {now:%Y-%m-%d %H:%M:%S} UTC"
     elif failing_since is not None and now - failing_since > ENDPOINT_FAILING_LIMIT:
         reason = f"failing since {failing_since:%Y-%m-%d %H:%M:%S} UTC, every delivery refused"
     if reason is not None:
-        await session.execute(
-            update(ShopWebhookEndpoint)
-            .where(
-                ShopWebhookEndpoint.id == endpoint_id,
-                ShopWebhookEndpoint.status == EndpointStatus.ENABLED,
-            )
-            .values(status=EndpointStatus.DISABLED, disabled_reason=reason)
-        )
+        await outbox.disable_endpoint(endpoint_id, reason)
         log.error("webhook endpoint %s disabled: %s", endpoint_id, reason)

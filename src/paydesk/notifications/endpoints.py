@@ -7,8 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from paydesk.deps import AuthorizedRoute, IdQuery, ServicesDep, ShopKey
-from paydesk.notifications import outbox
-from paydesk.notifications.delivery import LEASE
 from paydesk.notifications.models import NotificationStatus
 from paydesk.notifications.schemas import NotificationDetail, NotificationList, NotificationOut
 
@@ -25,10 +23,9 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> NotificationList:
     """E-mails and shop webhooks, newest first; `status` is pending, delivered or dead."""
-    async with services.db.sessions() as session:
-        rows = await outbox.list_notifications(
-            session, status=status, payment_id=payment_id, after=cursor, limit=limit + 1
-        )
+    rows = await services.notifications.list_notifications(
+        status=status, payment_id=payment_id, after=cursor, limit=limit + 1
+    )
     page = list(rows[:limit])
     return NotificationList(
         data=[NotificationOut.of(n) for n in page],
@@ -41,10 +38,8 @@ async def get_notification(
     notification_id: str, _shop: ShopKey, services: ServicesDep
 ) -> NotificationDetail:
     """One notification, what it says, and every attempt at delivering it."""
-    async with services.db.sessions() as session:
-        row = await outbox.get_notification(session, notification_id)
-        attempts = await outbox.attempts_of(session, notification_id)
-    return NotificationDetail.with_attempts(row, list(attempts))
+    found = await services.notifications.get(notification_id)
+    return NotificationDetail.with_attempts(found.notification, found.attempts)
 
 
 @router.post("/{notification_id}/retry", response_model=NotificationOut)
@@ -52,6 +47,4 @@ async def retry_notification(
     notification_id: str, _shop: ShopKey, services: ServicesDep
 ) -> NotificationOut:
     """A dead notification gets a fresh round of attempts; a pending one is due now."""
-    async with services.db.transaction() as session:
-        row = await outbox.retry_notification(session, notification_id, lease=LEASE)
-    return NotificationOut.of(row)
+    return NotificationOut.of(await services.notifications.retry(notification_id))

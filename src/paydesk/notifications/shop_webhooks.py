@@ -168,11 +168,9 @@ async def update_endpoint(
     return endpoint
 
 
-async def rotate_secret(
-    session: AsyncSession, endpoint_id: str, *, now: datetime | None = None
-) -> ShopWebhookEndpoint:
+async def rotate_secret(session: AsyncSession, endpoint_id: str) -> ShopWebhookEndpoint:
     """A new signing secret; the current one keeps signing beside it for a day."""
-    now = now or utcnow()
+    now = utcnow()
     endpoint = await get_endpoint(session, endpoint_id)
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = now + PREVIOUS_SECRET_LIFETIME
@@ -195,11 +193,6 @@ async def enabled_endpoints(session: AsyncSession) -> list[ShopWebhookEndpoint]:
 def subscribed(endpoints: list[ShopWebhookEndpoint], event_type: str) -> list[ShopWebhookEndpoint]:
     """The endpoints that asked for `event_type`, by name or with `*`."""
     return [e for e in endpoints if {event_type, ALL_EVENTS} & set(event_types(e))]
-
-
-async def subscribed_endpoints(session: AsyncSession, event_type: str) -> list[ShopWebhookEndpoint]:
-    """The enabled endpoints that asked for `event_type`, by name or with `*`."""
-    return subscribed(await enabled_endpoints(session), event_type)
 
 
 # --- Delivery ----------------------------------------------------------------------------

@@ -40,26 +40,23 @@ async def create_webhook_endpoint(
     """Register an endpoint; the answer holds its signing secret, shown this once."""
     events = shop_webhooks.normalize_events(body.events)  # before any name is resolved
     url = await shop_webhooks.vetted_url(guard, body.url)
-    async with services.db.transaction() as session:
-        endpoint = await shop_webhooks.register_endpoint(
-            session, url=url, events=events, description=body.description
-        )
-        return WebhookEndpointWithSecret.with_secret(endpoint)
+    endpoint = await services.webhook_endpoints.register(
+        url=url, events=events, description=body.description
+    )
+    return WebhookEndpointWithSecret.with_secret(endpoint)
 
 
 @router.get("", response_model=WebhookEndpointList)
 async def list_webhook_endpoints(_shop: ShopKey, services: ServicesDep) -> WebhookEndpointList:
-    async with services.db.sessions() as session:
-        endpoints = await shop_webhooks.list_endpoints(session)
-        return WebhookEndpointList(data=[WebhookEndpointOut.of(e) for e in endpoints])
+    endpoints = await services.webhook_endpoints.list_endpoints()
+    return WebhookEndpointList(data=[WebhookEndpointOut.of(e) for e in endpoints])
 
 
 @router.get("/{endpoint_id}", response_model=WebhookEndpointOut)
 async def get_webhook_endpoint(
     endpoint_id: str, _shop: ShopKey, services: ServicesDep
 ) -> WebhookEndpointOut:
-    async with services.db.sessions() as session:
-        return WebhookEndpointOut.of(await shop_webhooks.get_endpoint(session, endpoint_id))
+    return WebhookEndpointOut.of(await services.webhook_endpoints.get(endpoint_id))
 
 
 @router.patch("/{endpoint_id}", response_model=WebhookEndpointOut)
@@ -80,9 +77,8 @@ async def update_webhook_endpoint(
         clear_description="description" in body.model_fields_set and body.description is None,
         status=body.status,
     )
-    async with services.db.transaction() as session:
-        endpoint = await shop_webhooks.update_endpoint(session, endpoint_id, changes)
-        return WebhookEndpointOut.of(endpoint)
+    endpoint = await services.webhook_endpoints.update(endpoint_id, changes)
+    return WebhookEndpointOut.of(endpoint)
 
 
 @router.post("/{endpoint_id}/rotate-secret", response_model=WebhookEndpointWithSecret)
@@ -90,6 +86,5 @@ async def rotate_webhook_secret(
     endpoint_id: str, _shop: ShopKey, services: ServicesDep
 ) -> WebhookEndpointWithSecret:
     """A new signing secret, shown this once; the previous one signs too for 24 hours."""
-    async with services.db.transaction() as session:
-        endpoint = await shop_webhooks.rotate_secret(session, endpoint_id)
-        return WebhookEndpointWithSecret.with_secret(endpoint)
+    endpoint = await services.webhook_endpoints.rotate_secret(endpoint_id)
+    return WebhookEndpointWithSecret.with_secret(endpoint)

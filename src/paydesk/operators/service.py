@@ -16,15 +16,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from paydesk.db import Database, new_id, utcnow
+from paydesk.db import Units, utcnow
 from paydesk.errors import Conflict, InvalidRequest
-from paydesk.operators.models import Operator, OperatorSession
+from paydesk.operators.models import Operator
+from paydesk.operators.repository import OperatorRepository
 from paydesk.validation import email_address
 
 MAX_FAILED_LOGINS = 5
@@ -62,88 +62,129 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def create_operator(session: AsyncSession, email: str, password: str) -> Operator:
-    try:
-        email = normalize_email(email_address(email))
-    except ValueError as exc:
-        raise InvalidRequest(
-            f"An operator needs one valid e-mail address ({exc}).", param="email"
-        ) from None
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidRequest(
-            f"The password needs at least {MIN_PASSWORD_LENGTH} characters.", param="password"
-        )
-    if await session.scalar(select(Operator.id).where(Operator.email == email)) is not None:
-        raise Conflict(f"An operator {email} exists already.", code="operator_exists")
-    operator = Operator(
-        id=new_id("op"),
-        email=email,
-        password_hash=await asyncio.to_thread(_hasher.hash, password),
-    )
-    session.add(operator)
-    await session.flush()
-    return operator
+class OperatorWork(Protocol):
+    @property
+    def operators(self) -> OperatorRepository: ...
 
 
-async def set_password(session: AsyncSession, email: str, password: str) -> Operator | None:
-    """A new password for the operator, which also unlocks the account and ends its sessions."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidRequest(
-            f"The password needs at least {MIN_PASSWORD_LENGTH} characters.", param="password"
-        )
-    operator = await session.scalar(
-        select(Operator).where(Operator.email == normalize_email(email)).with_for_update()
-    )
-    if operator is None:
-        return None
-    operator.password_hash = await asyncio.to_thread(_hasher.hash, password)
-    operator.failed_logins = 0
-    operator.locked_until = None
-    await session.execute(delete(OperatorSession).where(OperatorSession.operator_id == operator.id))
-    return operator
+class OperatorService:
+    def __init__(self, units: Units[OperatorWork]) -> None:
+        self.units = units
 
+    async def create(self, email: str, password: str) -> Operator:
+        try:
+            email = normalize_email(email_address(email))
+        except ValueError as exc:
+            raise InvalidRequest(
+                f"An operator needs one valid e-mail address ({exc}).", param="email"
+            ) from None
+        _check_length(password)
+        # Hashed before the unit of work opens, so that no write waits on argon2.
+        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        async with self.units.writing() as work:
+            if await work.operators.get_id_by_email(email) is not None:
+                raise Conflict(f"An operator {email} exists already.", code="operator_exists")
+            return await work.operators.add(email, password_hash)
 
-async def log_in(db: Database, email: str, password: str) -> str:
-    """A new session's cookie token for the right password; `LoginRefused` otherwise."""
-    now = utcnow()
-    guess = await _count_guess(db, normalize_email(email), now)
-    if guess is None:
-        await _verify(await asyncio.to_thread(_unknown_account_hash), password)
-        raise LoginRefused()
-    if not await _verify(guess.password_hash, password):
-        raise LoginRefused(locked_until=guess.locked_until)
-    new_hash = None
-    if _hasher.check_needs_rehash(guess.password_hash):
-        new_hash = await asyncio.to_thread(_hasher.hash, password)
-    token = secrets.token_urlsafe(32)
-    async with db.transaction() as session:
-        current = await session.get(Operator, guess.operator_id, with_for_update=True)
-        if current is None or current.password_hash != guess.password_hash:
-            # Removed, or given a new password, while this one was being checked.
+    async def set_password(self, email: str, password: str) -> Operator | None:
+        """A new password for the operator, which also unlocks the account and ends its
+        sessions; None when no operator has this e-mail."""
+        _check_length(password)
+        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        async with self.units.writing() as work:
+            operator = await work.operators.get_by_email(normalize_email(email), for_update=True)
+            if operator is None:
+                return None
+            operator.password_hash = password_hash
+            operator.failed_logins = 0
+            operator.locked_until = None
+            await work.operators.delete_sessions_of(operator.id)
+            return operator
+
+    async def log_in(self, email: str, password: str) -> str:
+        """A new session's cookie token for the right password; `LoginRefused` otherwise."""
+        now = utcnow()
+        guess = await self._count_guess(normalize_email(email), now)
+        if guess is None:
+            await _verify(await asyncio.to_thread(_unknown_account_hash), password)
             raise LoginRefused()
-        if (current.failed_logins, current.locked_until) == (
-            guess.failed_logins,
-            guess.locked_until,
-        ):
-            # No guess was counted since this one: the failures before it are forgotten. Had
-            # one been, nothing is: it was checked beside this one, and its count or the lock
-            # it let fall must stand.
-            current.failed_logins = 0
-            current.locked_until = None
-        current.last_login_at = now
-        if new_hash is not None:
-            current.password_hash = new_hash
-        session.add(
-            OperatorSession(
+        if not await _verify(guess.password_hash, password):
+            raise LoginRefused(locked_until=guess.locked_until)
+        new_hash = None
+        if _hasher.check_needs_rehash(guess.password_hash):
+            new_hash = await asyncio.to_thread(_hasher.hash, password)
+        token = secrets.token_urlsafe(32)
+        async with self.units.writing() as work:
+            current = await work.operators.get(guess.operator_id, for_update=True)
+            if current is None or current.password_hash != guess.password_hash:
+                # Removed, or given a new password, while this one was being checked.
+                raise LoginRefused()
+            if (current.failed_logins, current.locked_until) == (
+                guess.failed_logins,
+                guess.locked_until,
+            ):
+                # No guess was counted since this one: the failures before it are forgotten.
+                # Had one been, nothing is: it was checked beside this one, and its count or
+                # the lock it let fall must stand.
+                current.failed_logins = 0
+                current.locked_until = None
+            current.last_login_at = now
+            if new_hash is not None:
+                current.password_hash = new_hash
+            await work.operators.add_session(
                 token_hash=_digest(token),
                 operator_id=current.id,
                 csrf_token=secrets.token_urlsafe(32),
                 created_at=now,
                 expires_at=now + SESSION_LIFETIME,
             )
-        )
-        await session.execute(delete(OperatorSession).where(OperatorSession.expires_at <= now))
-    return token
+            await work.operators.delete_expired_sessions(now)
+        return token
+
+    async def _count_guess(self, email: str, now: datetime) -> _Guess | None:
+        """Counts a guess at `email`'s password, in a unit of work of its own, committed before
+        the password is checked, so that guesses sent together each see the others' counts:
+        None for an unknown e-mail, `LoginRefused` while the account is locked.
+
+        Every guess counts as a failure until a right password forgets it. The guess that
+        fills the window of `MAX_FAILED_LOGINS` locks the account for `LOCKOUT` then and
+        there; guesses during a lock are refused unchecked and counted from 0, so that the
+        right password, if it set the lock, lifts it only when no other guess came meanwhile."""
+        async with self.units.writing() as work:
+            operator = await work.operators.get_by_email(email, for_update=True)
+            if operator is None:
+                return None
+            if operator.locked_until is not None and operator.locked_until <= now:
+                # The lock has run out: a new window, the guesses refused during the lock
+                # forgotten.
+                operator.failed_logins = 0
+                operator.locked_until = None
+            operator.failed_logins += 1
+            if operator.locked_until is None:
+                if operator.failed_logins >= MAX_FAILED_LOGINS:
+                    operator.failed_logins = 0
+                    operator.locked_until = now + LOCKOUT
+                return _Guess(
+                    operator_id=operator.id,
+                    password_hash=operator.password_hash,
+                    failed_logins=operator.failed_logins,
+                    locked_until=operator.locked_until,
+                )
+            locked_until = operator.locked_until
+        raise LoginRefused(locked_until=locked_until)
+
+    async def signed_in(self, token: str) -> SignedIn | None:
+        """The operator whose live session `token` is, if any."""
+        async with self.units.reading() as work:
+            found = await work.operators.get_live_session(_digest(token), now=utcnow())
+        if found is None:
+            return None
+        operator_id, email, csrf_token = found
+        return SignedIn(operator_id=operator_id, email=email, csrf_token=csrf_token)
+
+    async def log_out(self, token: str) -> None:
+        async with self.units.writing() as work:
+            await work.operators.delete_session(_digest(token))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,65 +200,11 @@ class _Guess:
     locked_until: datetime | None
 
 
-async def _count_guess(db: Database, email: str, now: datetime) -> _Guess | None:
-    """Counts a guess at `email`'s password, in a transaction of its own, committed before the
-    password is checked, so that guesses sent together each see the others' counts: None for
-    an unknown e-mail, `LoginRefused` while the account is locked.
-
-    Every guess counts as a failure until a right password forgets it. The guess that fills
-    the window of `MAX_FAILED_LOGINS` locks the account for `LOCKOUT` then and there; guesses
-    during a lock are refused unchecked and counted from 0, so that the right password, if it
-    set the lock, lifts it only when no other guess came meanwhile."""
-    async with db.transaction() as session:
-        operator = await session.scalar(
-            select(Operator).where(Operator.email == email).with_for_update()
+def _check_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidRequest(
+            f"The password needs at least {MIN_PASSWORD_LENGTH} characters.", param="password"
         )
-        if operator is None:
-            return None
-        if operator.locked_until is not None and operator.locked_until <= now:
-            # The lock has run out: a new window, the guesses refused during the lock forgotten.
-            operator.failed_logins = 0
-            operator.locked_until = None
-        operator.failed_logins += 1
-        if operator.locked_until is None:
-            if operator.failed_logins >= MAX_FAILED_LOGINS:
-                operator.failed_logins = 0
-                operator.locked_until = now + LOCKOUT
-            return _Guess(
-                operator_id=operator.id,
-                password_hash=operator.password_hash,
-                failed_logins=operator.failed_logins,
-                locked_until=operator.locked_until,
-            )
-        locked_until = operator.locked_until
-    raise LoginRefused(locked_until=locked_until)
-
-
-async def signed_in(db: Database, token: str) -> SignedIn | None:
-    """The operator whose live session `token` is, if any."""
-    async with db.sessions() as session:
-        row = (
-            await session.execute(
-                select(Operator.id, Operator.email, OperatorSession.csrf_token)
-                .join(OperatorSession, OperatorSession.operator_id == Operator.id)
-                .where(
-                    OperatorSession.token_hash == _digest(token),
-                    OperatorSession.expires_at > utcnow(),
-                )
-            )
-        ).one_or_none()
-    return None if row is None else SignedIn(operator_id=row[0], email=row[1], csrf_token=row[2])
-
-
-async def log_out(db: Database, token: str) -> None:
-    async with db.transaction() as session:
-        await session.execute(
-            delete(OperatorSession).where(OperatorSession.token_hash == _digest(token))
-        )
-
-
-async def count_operators(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Operator)) or 0)
 
 
 async def _verify(password_hash: str, password: str) -> bool:

@@ -20,6 +20,18 @@ class OrderStatus(StrEnum):
     DISPUTED = "disputed"
 
 
+# Orders in these statuses are paid (or authorized) and take no other payment.
+PAID_ORDER_STATUSES = frozenset(
+    {
+        OrderStatus.AUTHORIZED,
+        OrderStatus.PAID,
+        OrderStatus.PARTIALLY_REFUNDED,
+        OrderStatus.REFUNDED,
+        OrderStatus.DISPUTED,
+    }
+)
+
+
 class CaptureMethod(StrEnum):
     AUTOMATIC = "automatic"
     MANUAL = "manual"

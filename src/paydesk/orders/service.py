@@ -1,20 +1,36 @@
+"""Orders: made by the shop, their total computed here from the items and checked against
+what Stripe can charge; seen by the shop, or by the browser holding the checkout token."""
+
 from __future__ import annotations
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from typing import Protocol
 
-from paydesk.auth.service import Customer, Principal, Shop, digest, new_checkout_token
-from paydesk.db import new_id
+from paydesk.db import Units, new_id
 from paydesk.errors import InvalidRequest, NotFound
-from paydesk.money import MAXIMUM_CHARGE, MINIMUM_CHARGE, SUPPORTED_CURRENCIES, format_amount
+from paydesk.money import (
+    MAXIMUM_CHARGE,
+    MINIMUM_CHARGE,
+    SUPPORTED_CURRENCIES,
+    format_amount,
+    step_refusal,
+)
 from paydesk.orders.models import Order, OrderItem
+from paydesk.orders.repository import OrderRepository
 from paydesk.orders.schemas import OrderCreate
+from paydesk.principals import Customer, Principal, Shop, digest, new_checkout_token
+
+
+class OrdersWork(Protocol):
+    """What the order service needs of a unit of work."""
+
+    @property
+    def orders(self) -> OrderRepository: ...
 
 
 def order_total(request: OrderCreate) -> int:
     """The amount to charge, computed here from unit prices and quantities, and checked
-    against what Stripe can charge in the currency."""
+    against what Stripe can charge in the currency: no less than its minimum, no more than
+    its maximum, and in whole steps (three-decimal amounts end in 0)."""
     currency = request.currency
     if currency not in SUPPORTED_CURRENCIES:
         raise InvalidRequest(
@@ -39,41 +55,16 @@ def order_total(request: OrderCreate) -> int:
             code="amount_too_large",
             param="items",
         )
+    off_step = step_refusal(total, currency)
+    if off_step is not None:
+        raise InvalidRequest(
+            f"The order total {off_step}", code="invalid_charge_amount", param="items"
+        )
     return total
 
 
-async def create_order(
-    session: AsyncSession, shop: Shop, request: OrderCreate
-) -> tuple[Order, str]:
-    """A new order awaiting payment, and its checkout token (returned this once)."""
-    total = order_total(request)
-    token = new_checkout_token()
-    order = Order(
-        id=new_id("ord"),
-        currency=request.currency,
-        amount=total,
-        customer_email=request.customer_email,
-        capture_method=request.capture_method,
-        checkout_token_hash=digest(token),
-        api_key_id=shop.api_key_id,
-        items=[
-            OrderItem(
-                position=n,
-                sku=item.sku,
-                name=item.name,
-                unit_amount=item.unit_amount,
-                quantity=item.quantity,
-            )
-            for n, item in enumerate(request.items)
-        ],
-    )
-    session.add(order)
-    await session.flush()
-    return order, token
-
-
-async def get_order(
-    session: AsyncSession,
+async def visible_order(
+    orders: OrderRepository,
     principal: Principal,
     order_id: str,
     *,
@@ -83,22 +74,44 @@ async def get_order(
     """The order, if this caller may see it; any other order is simply not found."""
     if isinstance(principal, Customer) and principal.order_id != order_id:
         raise NotFound(f"No order {order_id!r}.", param="order_id")
-    query = select(Order).where(Order.id == order_id)
-    if for_update:
-        query = query.with_for_update()
-    if with_items:
-        query = query.options(selectinload(Order.items))
-    order = await session.scalar(query)
+    order = await orders.get(order_id, for_update=for_update, with_items=with_items)
     if order is None:
         raise NotFound(f"No order {order_id!r}.", param="order_id")
     return order
 
 
-async def set_order_status(session: AsyncSession, order_id: str, status: str) -> Order:
-    """Sets the order's status and returns the order, in one statement."""
-    order: Order | None = await session.scalar(
-        update(Order).where(Order.id == order_id).values(status=status).returning(Order)
-    )
-    if order is None:
-        raise NotFound(f"No order {order_id!r}.", param="order_id")
-    return order
+class OrderService:
+    def __init__(self, units: Units[OrdersWork]) -> None:
+        self.units = units
+
+    async def create(self, shop: Shop, request: OrderCreate) -> tuple[Order, str]:
+        """A new order awaiting payment, and its checkout token (returned this once)."""
+        total = order_total(request)
+        token = new_checkout_token()
+        order = Order(
+            id=new_id("ord"),
+            currency=request.currency,
+            amount=total,
+            customer_email=request.customer_email,
+            capture_method=request.capture_method,
+            checkout_token_hash=digest(token),
+            api_key_id=shop.api_key_id,
+            items=[
+                OrderItem(
+                    position=n,
+                    sku=item.sku,
+                    name=item.name,
+                    unit_amount=item.unit_amount,
+                    quantity=item.quantity,
+                )
+                for n, item in enumerate(request.items)
+            ],
+        )
+        async with self.units.writing() as work:
+            await work.orders.add(order)
+        return order, token
+
+    async def get(self, principal: Principal, order_id: str) -> Order:
+        """The order with its items, for the shop or the browser holding its token."""
+        async with self.units.reading() as work:
+            return await visible_order(work.orders, principal, order_id, with_items=True)

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Query
 
 from paydesk.deps import AuthorizedRoute, IdQuery, ServicesDep, ShopKey, ShopOrCheckout
 from paydesk.openapi import errors
-from paydesk.payments import repository
 from paydesk.payments.models import PaymentStatus
 from paydesk.payments.schemas import (
     PaymentCapture,
@@ -68,9 +67,7 @@ async def cancel_payment(payment_id: str, _shop: ShopKey, services: ServicesDep)
 async def get_payment(
     payment_id: str, principal: ShopOrCheckout, services: ServicesDep
 ) -> PaymentOut:
-    async with services.db.sessions() as session:
-        payment = await services.payments.get(session, principal, payment_id)
-        return PaymentOut.of(payment, await repository.timeline(session, [payment.id]))
+    return _out(await services.payments.visible_view(principal, payment_id))
 
 
 @router.get("", response_model=PaymentList)
@@ -83,13 +80,10 @@ async def list_payments(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> PaymentList:
     """Payments, newest first, with their timelines (shop key)."""
-    async with services.db.sessions() as session:
-        payments = await repository.list_payments(
-            session, status=status, order_id=order_id, before_id=cursor, limit=limit + 1
-        )
-        page = list(payments[:limit])
-        events = await repository.timeline(session, [p.id for p in page])
+    views, more = await services.payments.list_views(
+        status=status, order_id=order_id, before_id=cursor, limit=limit
+    )
     return PaymentList(
-        data=[PaymentOut.of(p, events) for p in page],
-        next_cursor=page[-1].id if len(payments) > limit else None,
+        data=[_out(v) for v in views],
+        next_cursor=views[-1].payment.id if more else None,
     )

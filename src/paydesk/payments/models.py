@@ -31,6 +31,19 @@ class PaymentStatus(StrEnum):
     DISPUTED = "disputed"
 
 
+# Payments in these statuses have the money (or an authorization for it): their order is in
+# one of PAID_ORDER_STATUSES (orders/models.py) and takes no other payment.
+PAID_PAYMENT_STATUSES = frozenset(
+    {
+        PaymentStatus.REQUIRES_CAPTURE,
+        PaymentStatus.SUCCEEDED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.DISPUTED,
+    }
+)
+
+
 class Cause(StrEnum):
     API = "api"
     WEBHOOK = "webhook"

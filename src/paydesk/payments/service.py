@@ -1,45 +1,40 @@
 """Starting, confirming and verifying payments; applying what Stripe says to them.
 
-Calls to Stripe happen outside any database transaction, and every call that creates or
-changes money carries an idempotency key derived from paydesk's own ids: if Stripe cannot
-be reached, nothing is half-written, and the same request later finds the same
-PaymentIntent instead of making a second one.
+Calls to Stripe happen outside any unit of work, and every call that creates or changes
+money carries an idempotency key derived from paydesk's own ids: if Stripe cannot be
+reached, nothing is half-written, and the same request later finds the same PaymentIntent
+instead of making a second one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Generic, Protocol, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from paydesk.auth.service import Customer, Principal
-from paydesk.db import Database, new_id
-from paydesk.disputes.models import Dispute
+from paydesk.db import Units, new_id, utcnow
 from paydesk.errors import Conflict, InvalidRequest, NotFound, PaydeskError
 from paydesk.gateway.base import Gateway, IntentDeclined
 from paydesk.gateway.types import IntentSnapshot
-from paydesk.ledger.models import LedgerEntry, LedgerKind
-from paydesk.money import format_amount
-from paydesk.notifications import outbox
-from paydesk.orders.models import Order, OrderStatus
-from paydesk.orders.service import get_order, set_order_status
-from paydesk.payments import repository
-from paydesk.payments.models import Cause, Payment, PaymentEvent, PaymentFact, PaymentStatus
-from paydesk.payments.state import (
-    PAID_ORDER_STATUSES,
-    Clock,
-    Derived,
-    Fact,
-    derive_status,
-    order_status_for,
-)
-from paydesk.refunds import repository as refunds_repository
-from paydesk.refunds.models import Refund, RefundStatus
+from paydesk.money import format_amount, step_refusal
+from paydesk.orders.models import PAID_ORDER_STATUSES, OrderStatus
+from paydesk.orders.repository import OrderRepository
+from paydesk.orders.service import visible_order
+from paydesk.payments.changes import Change
+from paydesk.payments.facts import intent_fact
+from paydesk.payments.models import Cause, Payment, PaymentEvent, PaymentStatus
+from paydesk.payments.recording import record_facts
+from paydesk.payments.repository import PaymentRepository
+from paydesk.payments.state import Derived, Fact
+from paydesk.principals import Customer, Principal
+
+log = logging.getLogger(__name__)
 
 # Payments in these statuses cannot be confirmed again.
 _NOT_CONFIRMABLE = {
@@ -62,14 +57,37 @@ _NOT_CANCELABLE = {
     PaymentStatus.CANCELED: "is already canceled",
 }
 
+# Payments still waiting for news; the reconciler asks Stripe about them.
+WAITING = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION, PaymentStatus.PROCESSING)
+
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+class PaymentsWork(Protocol):
+    """What the payment service needs of a unit of work."""
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+
+Work = TypeVar("Work", bound=PaymentsWork)
+Work_contra = TypeVar("Work_contra", bound=PaymentsWork, contravariant=True)
+
+
+class ApplyEffects(Protocol[Work_contra]):
+    """The effects table (paydesk/effects.py): what each change causes, in `work`."""
+
+    async def __call__(self, work: Work_contra, changes: Sequence[Change], /) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentView:
-    """A payment and its timeline, as the transaction that last wrote it left them."""
+    """A payment and its timeline, as the unit of work that last wrote it left them."""
 
     payment: Payment
     timeline: list[PaymentEvent]
@@ -106,6 +124,9 @@ def capture_refusal(payment: Payment, amount: int | None) -> PaydeskError | None
             code="amount_too_large",
             param="amount",
         )
+    off_step = None if amount is None else step_refusal(amount, payment.currency)
+    if off_step is not None:
+        return InvalidRequest(off_step, code="invalid_charge_amount", param="amount")
     return None
 
 
@@ -123,10 +144,66 @@ def cancel_refusal(payment: Payment) -> Conflict | None:
     return None
 
 
-class PaymentService:
-    def __init__(self, db: Database, gateway: Gateway) -> None:
-        self.db = db
+def link_intent(payment: Payment, intent_id: str) -> None:
+    if payment.stripe_payment_intent_id is None:
+        payment.stripe_payment_intent_id = intent_id
+    elif payment.stripe_payment_intent_id != intent_id:
+        raise Conflict(
+            f"PaymentIntent {intent_id} does not belong to payment {payment.id}.",
+            code="payment_intent_mismatch",
+        )
+
+
+def note_decline(payment: Payment, intent: IntentSnapshot) -> None:
+    """Keeps what the customer must be told of a declined attempt."""
+    if intent.declined:
+        payment.last_error_code = intent.decline_code or intent.error_code
+        payment.last_error_message = intent.error_message
+
+
+class FactRecorder(Generic[Work]):
+    """Records facts on a payment whose row the caller has locked, and applies what they
+    change through the effects table, all in the caller's unit of work."""
+
+    def __init__(self, effects: ApplyEffects[Work]) -> None:
+        self.effects = effects
+
+    async def record(
+        self,
+        work: Work,
+        payment: Payment,
+        facts: list[Fact],
+        *,
+        cause: Cause,
+        stripe_event_id: str | None = None,
+        decline_code: str | None = None,
+        latest_charge: str | None = None,
+        operator: str | None = None,
+        also: Sequence[Change] = (),
+    ) -> Derived:
+        """The payment's derived status, once the facts and their effects are written;
+        `also` are changes the facts do not state (a dispute's funds withdrawn)."""
+        recorded = await record_facts(
+            work.payments,
+            payment,
+            facts,
+            cause=cause,
+            stripe_event_id=stripe_event_id,
+            decline_code=decline_code,
+            latest_charge=latest_charge,
+            operator=operator,
+        )
+        changes = [*recorded.changes, *also]
+        if changes:
+            await self.effects(work, changes)
+        return recorded.derived
+
+
+class PaymentService(Generic[Work]):
+    def __init__(self, units: Units[Work], gateway: Gateway, recorder: FactRecorder[Work]) -> None:
+        self.units = units
         self.gateway = gateway
+        self.recorder = recorder
         # One Stripe create per payment at a time in this process; across processes the
         # idempotency key makes concurrent creates return the same PaymentIntent.
         self._creating: dict[str, asyncio.Lock] = {}
@@ -152,16 +229,49 @@ class PaymentService:
 
     async def view(self, payment_id: str) -> PaymentView:
         """The payment and its timeline, read together."""
-        async with self.db.sessions() as session:
-            payment = await repository.get_payment(session, payment_id)
+        async with self.units.reading() as work:
+            payment = await work.payments.get(payment_id)
             if payment is None:
                 raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
-            return PaymentView(payment, await repository.timeline(session, [payment.id]))
+            return PaymentView(payment, await work.payments.timeline([payment.id]))
+
+    async def visible_view(self, principal: Principal, payment_id: str) -> PaymentView:
+        """The payment and its timeline, if this caller may see it."""
+        async with self.units.reading() as work:
+            payment = await _visible(work.payments, principal, payment_id)
+            return PaymentView(payment, await work.payments.timeline([payment.id]))
+
+    async def visible(self, principal: Principal, payment_id: str) -> Payment:
+        """The payment, if this caller may see it; another order's is not found."""
+        async with self.units.reading() as work:
+            return await _visible(work.payments, principal, payment_id)
+
+    async def of_order(self, order_id: str, *, intent_id: str | None = None) -> Payment | None:
+        """The order's payment with PaymentIntent `intent_id` (when given and the order's),
+        else the order's open one, if any."""
+        async with self.units.reading() as work:
+            if intent_id is not None:
+                payment = await work.payments.get_by_intent(intent_id)
+                if payment is not None and payment.order_id == order_id:
+                    return payment
+            return await work.payments.get_open_for_order(order_id)
+
+    async def list_views(
+        self, *, status: str | None, order_id: str | None, before_id: str | None, limit: int
+    ) -> tuple[list[PaymentView], bool]:
+        """A page of payments, newest first, with their timelines, and whether more follow."""
+        async with self.units.reading() as work:
+            payments = await work.payments.list_payments(
+                status=status, order_id=order_id, before_id=before_id, limit=limit + 1
+            )
+            page = list(payments[:limit])
+            timeline = await work.payments.timeline([p.id for p in page])
+        views = [PaymentView(p, [e for e in timeline if e.payment_id == p.id]) for p in page]
+        return views, len(payments) > limit
 
     async def verify(self, principal: Principal, payment_id: str) -> PaymentView:
         """Asks Stripe for the PaymentIntent and applies what it says."""
-        async with self.db.sessions() as session:
-            payment = await self.get(session, principal, payment_id)
+        payment = await self.visible(principal, payment_id)
         if payment.stripe_payment_intent_id is None:
             raise Conflict(
                 "This payment has no PaymentIntent yet: start it again with POST /api/payments.",
@@ -175,7 +285,7 @@ class PaymentService:
     ) -> PaymentView:
         """Takes all of an authorized payment, or `amount` of it; the rest is released.
         `operator` names the dashboard operator who asked, for the timeline."""
-        payment = await self._shop_payment(payment_id)
+        payment = await self._payment(payment_id)
         refusal = capture_refusal(payment, amount)
         if refusal is not None:
             raise refusal
@@ -191,7 +301,7 @@ class PaymentService:
     async def cancel(self, payment_id: str, *, operator: str | None = None) -> PaymentView:
         """Releases an authorized payment, or abandons one not paid yet; its order is
         canceled with it. `operator` names the dashboard operator who asked."""
-        payment = await self._shop_payment(payment_id)
+        payment = await self._payment(payment_id)
         refusal = cancel_refusal(payment)
         if refusal is not None:
             raise refusal
@@ -204,28 +314,39 @@ class PaymentService:
         observation = Observation(intent, now_ms(), asked_by(operator), operator)
         return await self.apply(payment.id, observation)
 
-    async def _shop_payment(self, payment_id: str) -> Payment:
-        async with self.db.sessions() as session:
-            payment = await repository.get_payment(session, payment_id)
-        if payment is None:
-            raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
-        return payment
+    async def reconcile(self, *, older_than: timedelta, limit: int = 500) -> int:
+        """Asks Stripe about every payment still waiting after `older_than` and applies what
+        it says; returns how many were checked. A payment Stripe cannot answer for is left
+        for the next run."""
+        async with self.units.reading() as work:
+            waiting = await work.payments.list_waiting(
+                WAITING, updated_before=utcnow() - older_than, limit=limit
+            )
+        checked = 0
+        for payment_id, intent_id in waiting:
+            try:
+                intent = await self.gateway.retrieve_payment_intent(intent_id)
+                await self.apply(payment_id, Observation(intent, now_ms(), Cause.RECONCILE))
+            except PaydeskError as exc:
+                log.warning("reconciling payment %s failed: %s", payment_id, exc.message)
+                continue
+            checked += 1
+        return checked
 
-    async def get(self, session: AsyncSession, principal: Principal, payment_id: str) -> Payment:
-        payment = await repository.get_payment(session, payment_id)
-        if payment is None or (
-            isinstance(principal, Customer) and payment.order_id != principal.order_id
-        ):
+    async def _payment(self, payment_id: str) -> Payment:
+        async with self.units.reading() as work:
+            payment = await work.payments.get(payment_id)
+        if payment is None:
             raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
         return payment
 
     async def _open_payment(self, principal: Principal, order_id: str) -> tuple[Payment, str, bool]:
         """The order's one open payment, made now if it has none, how it captures, and
         whether it has paid (or authorized) the order already."""
-        async with self.db.transaction() as session:
-            order = await get_order(session, principal, order_id, for_update=True)
+        async with self.units.writing() as work:
+            order = await visible_order(work.orders, principal, order_id, for_update=True)
             if order.status in PAID_ORDER_STATUSES:
-                paid = await repository.open_payment_for_order(session, order.id)
+                paid = await work.payments.get_open_for_order(order.id)
                 if paid is None:
                     raise Conflict(
                         f"Order {order.id} is already paid ({order.status}).",
@@ -234,7 +355,7 @@ class PaymentService:
                 return paid, order.capture_method, True
             if order.status == OrderStatus.CANCELED:
                 raise Conflict(f"Order {order.id} is canceled.", code="order_canceled")
-            payment = await repository.open_payment_for_order(session, order.id)
+            payment = await work.payments.get_open_for_order(order.id)
             if payment is None:
                 payment = Payment(
                     id=new_id("pay"),
@@ -244,8 +365,8 @@ class PaymentService:
                     currency=order.currency,
                     confirm_attempts=0,
                 )
-                session.add(payment)
-                session.add(
+                work.payments.add(payment)
+                await work.payments.add_timeline_entry(
                     PaymentEvent(
                         payment_id=payment.id,
                         from_status=None,
@@ -253,7 +374,6 @@ class PaymentService:
                         cause=Cause.API,
                     )
                 )
-                await session.flush()
             return payment, order.capture_method, False
 
     async def _create_intent(self, payment: Payment, capture_method: str) -> Payment:
@@ -261,9 +381,8 @@ class PaymentService:
             waited = lock.locked()
             async with lock:
                 if waited:  # another request in this process made it meanwhile
-                    async with self.db.sessions() as session:
-                        current = await repository.get_payment(session, payment.id)
-                    if current is not None and current.stripe_payment_intent_id is not None:
+                    current = await self._payment(payment.id)
+                    if current.stripe_payment_intent_id is not None:
                         return current
                 intent = await self.gateway.create_payment_intent(
                     amount=payment.amount,
@@ -276,9 +395,9 @@ class PaymentService:
                     description=f"Order {payment.order_id}",
                     idempotency_key=f"paydesk-{payment.id}-create",
                 )
-                async with self.db.transaction() as session:
+                async with self.units.writing() as work:
                     observation = Observation(intent, now_ms(), Cause.API)
-                    return await self._apply(session, payment.id, observation)
+                    return await self._apply(work, payment.id, observation)
 
     @contextmanager
     def _lock(self, key: str) -> Iterator[asyncio.Lock]:
@@ -308,9 +427,9 @@ class PaymentService:
                 idempotency_key=key,
             )
         except IntentDeclined as declined:
-            async with self.db.transaction() as session:
+            async with self.units.writing() as work:
                 observation = Observation(declined.intent, now_ms(), Cause.API)
-                await self._apply(session, payment.id, observation, confirmed=True)
+                await self._apply(work, payment.id, observation, confirmed=True)
             raise
         return await self.apply(
             payment.id, Observation(intent, now_ms(), Cause.API), confirmed=True
@@ -319,257 +438,46 @@ class PaymentService:
     async def apply(
         self, payment_id: str, observation: Observation, *, confirmed: bool = False
     ) -> PaymentView:
-        """What Stripe said, applied in one transaction, which also reads the timeline it
+        """What Stripe said, applied in one unit of work, which also reads the timeline it
         leaves (the caller's answer needs no second read)."""
-        async with self.db.transaction() as session:
-            payment = await self._apply(session, payment_id, observation, confirmed=confirmed)
-            return PaymentView(payment, await repository.timeline(session, [payment.id]))
+        async with self.units.writing() as work:
+            payment = await self._apply(work, payment_id, observation, confirmed=confirmed)
+            return PaymentView(payment, await work.payments.timeline([payment.id]))
 
     async def _apply(
-        self,
-        session: AsyncSession,
-        payment_id: str,
-        observation: Observation,
-        *,
-        confirmed: bool = False,
+        self, work: Work, payment_id: str, observation: Observation, *, confirmed: bool = False
     ) -> Payment:
-        """`apply` in the caller's transaction, without the timeline: for a step whose
+        """`apply` in the caller's unit of work, without the timeline: for a step whose
         answer nobody sees (a confirmation follows it, or a decline is raised after it)."""
-        payment = await repository.get_payment(session, payment_id, for_update=True)
+        payment = await work.payments.get(payment_id, for_update=True)
         if payment is None:
             raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
         if confirmed:
             payment.confirm_attempts += 1
-        await apply_observation(session, payment, observation)
+        intent = observation.intent
+        link_intent(payment, intent.id)
+        if intent.client_secret and payment.client_secret is None:
+            payment.client_secret = intent.client_secret
+        payment.next_action_url = (
+            intent.next_action_url if intent.status == "requires_action" else None
+        )
+        note_decline(payment, intent)
+        await self.recorder.record(
+            work,
+            payment,
+            [intent_fact(intent, observation.observed_at)],
+            cause=observation.cause,
+            decline_code=intent.decline_code,
+            latest_charge=intent.latest_charge,
+            operator=observation.operator,
+        )
         return payment
 
 
-async def apply_observation(
-    session: AsyncSession, payment: Payment, observation: Observation
-) -> None:
-    """What the API told us of the PaymentIntent, recorded as a fact and applied."""
-    intent = observation.intent
-    link_intent(payment, intent.id)
-    if intent.client_secret and payment.client_secret is None:
-        payment.client_secret = intent.client_secret
-    payment.next_action_url = intent.next_action_url if intent.status == "requires_action" else None
-    if intent.status == "requires_payment_method" and intent.error_code:
-        payment.last_error_code = intent.decline_code or intent.error_code
-        payment.last_error_message = intent.error_message
-    await record_facts(
-        session,
-        payment,
-        [intent.fact(observation.observed_at)],
-        cause=observation.cause,
-        decline_code=intent.decline_code,
-        latest_charge=intent.latest_charge,
-        operator=observation.operator,
-    )
-
-
-def link_intent(payment: Payment, intent_id: str) -> None:
-    if payment.stripe_payment_intent_id is None:
-        payment.stripe_payment_intent_id = intent_id
-    elif payment.stripe_payment_intent_id != intent_id:
-        raise Conflict(
-            f"PaymentIntent {intent_id} does not belong to payment {payment.id}.",
-            code="payment_intent_mismatch",
-        )
-
-
-async def record_facts(
-    session: AsyncSession,
-    payment: Payment,
-    facts: list[Fact],
-    *,
-    cause: Cause,
-    stripe_event_id: str | None = None,
-    decline_code: str | None = None,
-    latest_charge: str | None = None,
-    operator: str | None = None,
-) -> Derived:
-    """Records what Stripe said as facts, derives the status from every fact, and writes
-    down what changed: the timeline (naming the `operator` who asked, if one did), the
-    order's status and the ledger. Facts already known change nothing and cost no write."""
-    # Nothing is flushed before the facts are read and recorded: the caller's changes to
-    # the payment are then written in one UPDATE, with its new status if it has one.
-    with session.no_autoflush:
-        known = await repository.facts(session, payment.id)
-        seen = set(known)
-        new = [fact for fact in dict.fromkeys(facts) if fact not in seen]
-        before = derive_status(known, amount=payment.amount, currency=payment.currency)
-        if not new:
-            _forget_past_errors(payment, before)
-            return before
-        await repository.add_facts(
-            session,
-            [
-                PaymentFact(
-                    payment_id=payment.id,
-                    fingerprint=fingerprint(fact),
-                    kind=fact.kind,
-                    stripe_object_id=fact.object_id,
-                    stripe_status=fact.status,
-                    observed_at=fact.observed_at,
-                    clock=fact.clock,
-                    amount=fact.amount,
-                    currency=fact.currency,
-                    amount_received=fact.amount_received,
-                    amount_capturable=fact.amount_capturable,
-                    amount_refunded=fact.amount_refunded,
-                    error_code=fact.error_code,
-                    decline_code=decline_code,
-                    latest_charge=latest_charge,
-                    cause=cause,
-                    stripe_event_id=stripe_event_id,
-                )
-                for fact in new
-            ],
-        )
-    derived = derive_status(known + new, amount=payment.amount, currency=payment.currency)
-    _forget_past_errors(payment, derived)
-    changed = derived.status != payment.status or derived.review_reason != payment.review_reason
-    moved = (derived.refunds, derived.disputes) != (before.refunds, before.disputes)
-    # The payment's row lock (held by the caller) serializes every change of its order.
-    order: Order | None = None
-    if changed:
-        change = PaymentEvent(
-            payment_id=payment.id,
-            from_status=payment.status,
-            to_status=derived.status,
-            cause=cause,
-            stripe_event_id=stripe_event_id,
-            detail=_timeline_detail(derived, payment, operator),
-        )
-        session.add(change)
-        payment.status = derived.status
-        payment.review_reason = derived.review_reason
-        if derived.status != PaymentStatus.REQUIRES_ACTION:
-            payment.next_action_url = None
-        await session.flush()  # the timeline entry's id names the notifications' cause
-        order = await set_order_status(session, payment.order_id, order_status_for(derived))
-        await outbox.notify_payment_change(
-            session,
-            payment,
-            order,
-            from_status=change.from_status,
-            to_status=change.to_status,
-            cause=f"timeline:{change.id}",
-        )
-    elif moved:
-        order = await session.get(Order, payment.order_id)
-    if (derived.captured, derived.capture_seen, derived.refunds) != (
-        before.captured,
-        before.capture_seen,
-        before.refunds,
+async def _visible(payments: PaymentRepository, principal: Principal, payment_id: str) -> Payment:
+    payment = await payments.get(payment_id)
+    if payment is None or (
+        isinstance(principal, Customer) and payment.order_id != principal.order_id
     ):
-        await _post_ledger(session, payment, derived)
-    if moved:
-        assert order is not None
-        if derived.refunds != before.refunds:
-            await _follow_refunds(session, payment, order, derived)
-        if derived.disputes != before.disputes:
-            await _follow_disputes(session, payment, order, derived, before)
-    return derived
-
-
-def _timeline_detail(derived: Derived, payment: Payment, operator: str | None) -> str | None:
-    """Why a payment is held for review or failed, and which operator's action changed it."""
-    failure = None
-    if derived.status == PaymentStatus.FAILED and payment.last_error_code:
-        failure = ": ".join(p for p in (payment.last_error_code, payment.last_error_message) if p)
-    parts = [derived.review_reason, failure, f"by {operator}" if operator else None]
-    return "; ".join(part for part in parts if part) or None
-
-
-def _forget_past_errors(payment: Payment, derived: Derived) -> None:
-    """A failed attempt's error is the payment's current state only while it stays failed:
-    Stripe clears `last_payment_error` once a later attempt goes on, and so does paydesk.
-    The timeline keeps it (the change to `failed` says why)."""
-    if derived.status != PaymentStatus.FAILED:
-        payment.last_error_code = None
-        payment.last_error_message = None
-
-
-async def _follow_refunds(
-    session: AsyncSession, payment: Payment, order: Order, derived: Derived
-) -> None:
-    """Each refund's own status is the one derived from its facts; a refund made outside
-    paydesk (in Stripe's dashboard) is recorded when its news arrives. A refund that has
-    just succeeded tells the customer and the shop."""
-    for refund_id, status, amount in derived.refunds:
-        refund = await refunds_repository.by_stripe_id(session, refund_id)
-        if refund is None:
-            refund = Refund(
-                id=new_id("rf"),
-                payment_id=payment.id,
-                stripe_refund_id=refund_id,
-                amount=amount,
-                currency=payment.currency,
-            )
-            session.add(refund)
-        if status == RefundStatus.SUCCEEDED and refund.status != RefundStatus.SUCCEEDED:
-            await outbox.notify_refund(session, payment, order, refund_id=refund_id, amount=amount)
-        refund.status = status
-
-
-async def _follow_disputes(
-    session: AsyncSession, payment: Payment, order: Order, derived: Derived, before: Derived
-) -> None:
-    """Each dispute's status is the one derived from its facts; the shop hears when one
-    opens and when it closes (each once: the outbox is unique per dispute and event)."""
-    known = {dispute_id: status for dispute_id, status, _ in before.disputes}
-    for dispute_id, status, amount in derived.disputes:
-        dispute = await session.get(Dispute, dispute_id)
-        if dispute is None:
-            dispute = Dispute(
-                id=dispute_id, payment_id=payment.id, amount=amount, currency=payment.currency
-            )
-            session.add(dispute)
-        if known.get(dispute_id) != status:
-            await outbox.notify_dispute(
-                session, payment, order, dispute_id=dispute_id, status=status
-            )
-        dispute.status = status
-
-
-def fingerprint(fact: Fact) -> str:
-    """The same observation always has the same fingerprint, so it is stored once.
-
-    A fact from an event hashes as it did before facts named their clock, so an event
-    Stripe delivers again (it retries for days, and backfill reads events again) still
-    meets the row its first delivery left. A fact on paydesk's clock hashes its clock too:
-    paydesk stamps each of its observations anew, so none of them is ever recorded twice."""
-    *fields, clock = astuple(fact)  # the clock is Fact's last field
-    if clock != Clock.STRIPE:
-        fields.append(clock)
-    return hashlib.sha256("\x1f".join(map(str, fields)).encode()).hexdigest()
-
-
-async def _post_ledger(session: AsyncSession, payment: Payment, derived: Derived) -> None:
-    """Money taken and money given back, each posted once (unique per Stripe object and
-    kind); a refund that fails after it succeeded is reversed, never deleted."""
-    if derived.capture_seen and derived.captured > 0 and payment.stripe_payment_intent_id:
-        await repository.add_ledger_entry(
-            session,
-            LedgerEntry(
-                payment_id=payment.id,
-                kind=LedgerKind.CHARGE,
-                amount=derived.captured,
-                currency=payment.currency,
-                stripe_object_id=payment.stripe_payment_intent_id,
-            ),
-        )
-    for refund_id, status, amount in derived.refunds:
-        if status == "succeeded":
-            entry = LedgerEntry(kind=LedgerKind.REFUND, amount=-amount)
-        elif status in ("failed", "canceled") and await repository.has_ledger_entry(
-            session, refund_id, LedgerKind.REFUND
-        ):
-            entry = LedgerEntry(kind=LedgerKind.REFUND_REVERSAL, amount=amount)
-        else:
-            continue
-        entry.payment_id = payment.id
-        entry.currency = payment.currency
-        entry.stripe_object_id = refund_id
-        await repository.add_ledger_entry(session, entry)
+        raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
+    return payment

@@ -275,15 +275,3 @@ def order_status_for(derived: Derived) -> OrderStatus:
     if derived.review_reason is not None:
         return OrderStatus.PENDING_PAYMENT
     return _ORDER_STATUS[derived.status]
-
-
-# Orders in these statuses take no other payment.
-PAID_ORDER_STATUSES = frozenset(
-    {
-        OrderStatus.AUTHORIZED,
-        OrderStatus.PAID,
-        OrderStatus.PARTIALLY_REFUNDED,
-        OrderStatus.REFUNDED,
-        OrderStatus.DISPUTED,
-    }
-)

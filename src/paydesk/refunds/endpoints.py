@@ -5,10 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 
 from paydesk.deps import AuthorizedRoute, ServicesDep, ShopKey
-from paydesk.errors import NotFound
 from paydesk.openapi import errors
-from paydesk.payments import repository as payments_repository
-from paydesk.refunds import repository
 from paydesk.refunds.schemas import RefundCreate, RefundList, RefundOut
 
 router = APIRouter(
@@ -35,12 +32,5 @@ async def create_refund(
 
 @router.get("", response_model=RefundList)
 async def list_refunds(payment_id: str, _shop: ShopKey, services: ServicesDep) -> RefundList:
-    async with services.db.sessions() as session:
-        if await payments_repository.get_payment(session, payment_id) is None:
-            raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
-        return RefundList(
-            data=[
-                RefundOut.model_validate(r)
-                for r in await repository.for_payment(session, payment_id)
-            ]
-        )
+    refunds = await services.refunds.list_for_payment(payment_id)
+    return RefundList(data=[RefundOut.model_validate(r) for r in refunds])

@@ -128,7 +128,7 @@ class WebhookDelivery:
         body = orjson.dumps(event)
         headers = {
             "Content-Type": "application/json; charset=utf-8",
-            "Stripe-Signature": signature_header(secret, body),
+            "Stripe-Signature": signature_header(body, secret),
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
         }
         status: int | None = None

@@ -5,7 +5,7 @@ from typing import Any, NoReturn
 
 from paydesk.sandbox import objects
 from paydesk.sandbox.cards import Outcome
-from paydesk.sandbox.currencies import SUPPORTED, format_minimum, minimum_amount
+from paydesk.sandbox.currencies import SUPPORTED, check_charge_amount
 from paydesk.sandbox.disputes import Disputes
 from paydesk.sandbox.errors import (
     CardError,
@@ -131,10 +131,10 @@ class PaymentIntents:
 
     def create(self, params: Params, context: RequestContext) -> StripeObject:
         reject_unknown(params, CREATE_PARAMS)
-        amount = self._valid_amount(params, required=True)
-        assert amount is not None
-        currency = self._valid_currency(params, amount, required=True)
+        amount = required_int(params, "amount")
+        currency = self._valid_currency(params, required=True)
         assert currency is not None
+        check_charge_amount(amount, currency, "amount")
         capture_method = self._valid_capture_method(params) or "automatic_async"
         automatic = optional_dict(params, "automatic_payment_methods")
         # Since API version 2023-08-16 Stripe turns automatic payment methods on unless
@@ -188,11 +188,14 @@ class PaymentIntents:
                 "requires_confirmation, requires_action.",
                 snapshot(intent),
             )
-        amount = self._valid_amount(params, required=False)
-        new_amount: int = intent["amount"] if amount is None else amount
-        currency = self._valid_currency(params, new_amount, required=False)
-        if currency is None and amount is not None:
-            self._check_minimum(amount, intent["currency"])
+        amount = optional_int(params, "amount")
+        currency = self._valid_currency(params, required=False)
+        if amount is not None or currency is not None:
+            check_charge_amount(
+                intent["amount"] if amount is None else amount,
+                intent["currency"] if currency is None else currency,
+                "amount",
+            )
         capture_method = self._valid_capture_method(params)
         payment_method = self._payment_method_from(params)
         if amount is not None:
@@ -242,12 +245,7 @@ class PaymentIntents:
                 code="amount_too_large",
                 param="amount_to_capture",
             )
-        if amount < minimum_amount(intent["currency"]):
-            raise InvalidRequestError(
-                f"Amount must be at least {format_minimum(intent['currency'])}",
-                code="amount_too_small",
-                param="amount_to_capture",
-            )
+        check_charge_amount(amount, intent["currency"], "amount_to_capture")
         charge = self._store.charges.get(intent["latest_charge"])
         assert charge is not None
         charge.update(
@@ -454,17 +452,7 @@ class PaymentIntents:
             return None
         return resolve_payment_method(self._store, pm_id, "payment_method")
 
-    def _valid_amount(self, params: Params, *, required: bool) -> int | None:
-        amount = required_int(params, "amount") if required else optional_int(params, "amount")
-        if amount is not None and amount > 99_999_999:
-            raise InvalidRequestError(
-                "Amount must be no more than $999,999.99",
-                code="amount_too_large",
-                param="amount",
-            )
-        return amount
-
-    def _valid_currency(self, params: Params, amount: int, *, required: bool) -> str | None:
+    def _valid_currency(self, params: Params, *, required: bool) -> str | None:
         currency = optional_str(params, "currency")
         if currency is None:
             if required:
@@ -477,16 +465,7 @@ class PaymentIntents:
                 f"{', '.join(sorted(SUPPORTED))}",
                 param="currency",
             )
-        self._check_minimum(amount, currency)
         return currency
-
-    def _check_minimum(self, amount: int, currency: str) -> None:
-        if amount < minimum_amount(currency):
-            raise InvalidRequestError(
-                f"Amount must be at least {format_minimum(currency)}",
-                code="amount_too_small",
-                param="amount",
-            )
 
     def _valid_capture_method(self, params: Params) -> str | None:
         capture_method = optional_str(params, "capture_method")

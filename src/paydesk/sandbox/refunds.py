@@ -6,6 +6,7 @@ Most succeed at once. Stripe's test cards change that: refunds to 40000000000077
 
 from paydesk.sandbox import objects
 from paydesk.sandbox.cards import RefundOutcome
+from paydesk.sandbox.currencies import check_step
 from paydesk.sandbox.disputes import open_chargeback
 from paydesk.sandbox.errors import InvalidRequestError, ResourceMissingError, StripeObject
 from paydesk.sandbox.events import EventLog, RequestContext
@@ -60,6 +61,7 @@ class Refunds:
                 code="amount_too_large",
                 param="amount",
             )
+        check_step(amount, charge["currency"], "amount")
         disputed = open_chargeback(self._store, charge["id"])
         if disputed is not None:
             raise InvalidRequestError(

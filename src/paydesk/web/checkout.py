@@ -19,14 +19,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from paydesk.auth.service import CHECKOUT_TOKEN_PREFIX, Customer, authenticate
 from paydesk.deps import ServicesDep
 from paydesk.errors import PaydeskError
 from paydesk.money import format_amount
-from paydesk.orders.models import Order, OrderStatus
-from paydesk.orders.service import get_order
-from paydesk.payments import repository
-from paydesk.payments.models import Payment, PaymentStatus
+from paydesk.orders.models import PAID_ORDER_STATUSES, Order, OrderStatus
+from paydesk.payments.models import PAID_PAYMENT_STATUSES, PaymentStatus
+from paydesk.principals import CHECKOUT_TOKEN_PREFIX, Customer
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,21 +44,7 @@ SANDBOX_PUBLISHABLE_KEY = "pk_test_sandbox"
 # With real Stripe keys the page needs the account's publishable key (pk_test_… / pk_live_…).
 STRIPE_JS = "https://js.stripe.com/v3/"
 
-_PAID = {
-    PaymentStatus.SUCCEEDED,
-    PaymentStatus.PARTIALLY_REFUNDED,
-    PaymentStatus.REFUNDED,
-    PaymentStatus.DISPUTED,
-    PaymentStatus.REQUIRES_CAPTURE,
-}
 _FAILED = {PaymentStatus.FAILED, PaymentStatus.CANCELED}
-_PAID_ORDERS = {
-    OrderStatus.AUTHORIZED,
-    OrderStatus.PAID,
-    OrderStatus.PARTIALLY_REFUNDED,
-    OrderStatus.REFUNDED,
-    OrderStatus.DISPUTED,
-}
 
 TokenQuery = Annotated[str | None, Query(max_length=200)]
 
@@ -89,7 +73,7 @@ async def checkout_page(
     context = {
         **_summary(order),
         "token": token,
-        "paid": order.status in _PAID_ORDERS,
+        "paid": order.status in PAID_ORDER_STATUSES,
         "canceled": order.status == OrderStatus.CANCELED,
         "sandbox": sandbox,
         "api_base": api_base,
@@ -120,14 +104,7 @@ async def checkout_result(
     if order is None or token is None:
         return _not_found()
     principal = Customer(order.id)
-    async with services.db.sessions() as session:
-        payment: Payment | None = None
-        if payment_intent:
-            payment = await repository.get_payment_by_intent(session, payment_intent)
-            if payment is not None and payment.order_id != order.id:
-                payment = None
-        if payment is None:
-            payment = await repository.open_payment_for_order(session, order.id)
+    payment = await services.payments.of_order(order.id, intent_id=payment_intent)
     status: str | None = None
     decline_code: str | None = None
     if payment is not None and payment.stripe_payment_intent_id is not None:
@@ -160,16 +137,15 @@ async def _customer_order(services: ServicesDep, order_id: str, token: str | Non
     """The order when `token` is its own checkout token; None for anything else."""
     if not token or not token.startswith(CHECKOUT_TOKEN_PREFIX):
         return None
-    async with services.db.sessions() as session:
-        try:
-            principal = await authenticate(session, f"Bearer {token}")
-            return await get_order(session, principal, order_id, with_items=True)
-        except PaydeskError:
-            return None
+    try:
+        principal = await services.auth.authenticate(f"Bearer {token}")
+        return await services.orders.get(principal, order_id)
+    except PaydeskError:
+        return None
 
 
 def _outcome(status: str | None, redirect_status: str | None, order_status: str) -> str:
-    if status in _PAID or (status is None and order_status in _PAID_ORDERS):
+    if status in PAID_PAYMENT_STATUSES or (status is None and order_status in PAID_ORDER_STATUSES):
         return "paid"
     if status in _FAILED or redirect_status == "failed":
         return "failed"

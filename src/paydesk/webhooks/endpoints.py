@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict
 
 from paydesk.deps import AuthorizedRoute, ServicesDep, ShopKey
 from paydesk.webhooks.models import EventStatus
-from paydesk.webhooks.operations import list_events
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], route_class=AuthorizedRoute)
 
@@ -40,5 +39,5 @@ async def list_inbox_events(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> InboxEventList:
     """Stripe events as received, newest first, with what became of each (shop key)."""
-    events = await list_events(services.db, status=status, limit=limit)
+    events = await services.events.list_events(status=status, limit=limit)
     return InboxEventList(data=[InboxEventOut.model_validate(e) for e in events])

@@ -11,10 +11,10 @@ import asyncio
 import logging
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-
 from paydesk.db import Database
-from paydesk.webhooks.models import EventStatus, InboxEvent
+from paydesk.gateway.types import EventSnapshot, intent_id_of
+from paydesk.webhooks.models import EventStatus
+from paydesk.webhooks.repository import inbox_insert
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,7 @@ class InboxWriter:
         self.stored = asyncio.Event()  # set after each commit, for an in-process worker
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task[None] | None = None
-        insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-        self._statement = insert(InboxEvent).on_conflict_do_nothing(index_elements=["id"])
+        self._statement = inbox_insert(db.engine.dialect.name)
 
     async def store(self, row: dict[str, Any]) -> None:
         """Returns once the event is committed (or was already stored); raises if not, and
@@ -107,16 +106,18 @@ LIVEMODE_FLAG = "livemode differs from the configured Stripe key: stored, never 
 
 
 def inbox_row(
-    event: dict[str, Any], body: bytes, *, source: str, headers: str, livemode: bool
+    event: EventSnapshot, body: bytes, *, source: str, headers: str, livemode: bool
 ) -> dict[str, Any]:
     """An inbox row for a Stripe event; one from the other mode is stored but never applied."""
-    other_mode = event["livemode"] is not livemode
+    other_mode = event.livemode is not livemode
     return {
-        "id": event["id"],
-        "type": event["type"],
-        "livemode": event["livemode"],
-        "stripe_created": event["created"],
+        "id": event.id,
+        "type": event.type,
+        "livemode": event.livemode,
+        "stripe_created": event.created,
         "source": source,
+        "object_id": event.object.id or None,
+        "payment_intent_id": intent_id_of(event.object),
         "body": body,
         "headers": headers,
         "status": EventStatus.IGNORED if other_mode else EventStatus.PENDING,

@@ -32,6 +32,10 @@ class InboxEvent(Base):
     livemode: Mapped[bool] = mapped_column(Boolean)
     stripe_created: Mapped[int] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(String(16))  # webhook | backfill
+    # The event's object and the PaymentIntent it belongs to, read when it arrives: a
+    # payment's events are found by index, never by reading bodies.
+    object_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     headers: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=EventStatus.PENDING)

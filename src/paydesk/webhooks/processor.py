@@ -1,78 +1,69 @@
-"""Applying stored events: each in one transaction with its effects.
+"""Applying stored events: each in one unit of work with everything it causes.
 
 A worker takes the oldest due event (on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so any
-number of workers on any number of machines share the inbox; on SQLite one worker). The
-handler's effects run in a savepoint: if they fail they are rolled back, and the event
-keeps the error, the traceback and its attempt count, due again after an exponential
-backoff, dead after `max_attempts`. A worker that dies mid-way commits nothing and its
-lock goes with it, so the event is applied exactly once, by whoever takes it next."""
+number of workers on any number of machines share the inbox; on SQLite one worker) and
+applies it in the same transaction that marks it processed. If applying fails, that
+transaction and every effect in it roll back, and the event keeps the error, the traceback
+and its attempt count, due again after an exponential backoff, dead after `max_attempts`.
+A worker that dies mid-way commits nothing and its lock goes with it, so the event is
+applied exactly once, by whoever takes it next."""
 
 from __future__ import annotations
 
 import logging
-import random
 import traceback
-from dataclasses import dataclass
 from datetime import timedelta
+from typing import Generic, Protocol, TypeVar
 
-import orjson
-from sqlalchemy import Select, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from paydesk.db import Database, utcnow
+from paydesk.db import Units, utcnow
+from paydesk.gateway.types import EventSnapshot
+from paydesk.payments.service import FactRecorder
+from paydesk.retry import RetryPolicy
 from paydesk.webhooks.handlers import (
     HANDLERS,
+    EventsWork,
     NotOurs,
     PaymentNotFoundYet,
-    StripeEvent,
     apply_event,
 )
 from paydesk.webhooks.models import EventStatus, InboxEvent
+from paydesk.webhooks.repository import InboxRepository
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    base_delay_seconds: float = 2.0
-    max_delay_seconds: float = 3600.0
+class InboxWork(EventsWork, Protocol):
+    """What the processor needs of a unit of work."""
 
-    def delay(self, attempts: int) -> float:
-        """Exponential, with jitter so that many failures do not come back together."""
-        ceiling = min(self.max_delay_seconds, self.base_delay_seconds * 2.0 ** (attempts - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+    @property
+    def inbox(self) -> InboxRepository: ...
 
 
-def _oldest_due() -> Select[InboxEvent]:
-    """The oldest event that is new, or failed and has waited long enough."""
-    return (
-        select(InboxEvent)
-        .where(
-            or_(InboxEvent.status == EventStatus.PENDING, InboxEvent.status == EventStatus.FAILED),
-            InboxEvent.next_attempt_at <= utcnow(),
-        )
-        .order_by(InboxEvent.stripe_created, InboxEvent.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
+Work = TypeVar("Work", bound=InboxWork)
 
 
-class InboxProcessor:
-    def __init__(self, db: Database, retry: RetryPolicy | None = None) -> None:
-        self.db = db
+class InboxProcessor(Generic[Work]):
+    def __init__(
+        self, units: Units[Work], recorder: FactRecorder[Work], retry: RetryPolicy | None = None
+    ) -> None:
+        self.units = units
+        self.recorder = recorder
         self.retry = retry or RetryPolicy()
+
+    def with_retry(self, retry: RetryPolicy) -> InboxProcessor[Work]:
+        """The same processor, retrying failures by `retry` instead."""
+        return InboxProcessor(self.units, self.recorder, retry)
 
     async def process_next(self) -> bool:
         """Applies one due event; False when none is due."""
         claimed: str | None = None
         try:
-            async with self.db.transaction() as session:
-                row = await session.scalar(_oldest_due())
+            async with self.units.writing() as work:
+                row = await work.inbox.claim_oldest_due()
                 if row is None:
                     return False
                 claimed = row.id
-                await self._apply(session, row)
+                await self._apply(work, row)
                 return True
         except Exception as exc:  # the transaction, and every effect in it, is rolled back
             if claimed is None:
@@ -80,28 +71,22 @@ class InboxProcessor:
             await self._failed(claimed, exc)
             return True
 
-    async def _apply(self, session: AsyncSession, row: InboxEvent) -> None:
+    async def _apply(self, work: Work, row: InboxEvent) -> None:
         handler = HANDLERS.get(row.type)
         row.processed_at = utcnow()
         if handler is None:
             row.status = EventStatus.IGNORED
             return
-        event = StripeEvent(
-            id=row.id,
-            type=row.type,
-            created=row.stripe_created,
-            object=orjson.loads(row.body)["data"]["object"],
-        )
         try:
-            await apply_event(session, event, handler)
+            await apply_event(work, self.recorder, EventSnapshot.parse(row.body), handler)
         except NotOurs as exc:
             row.status, row.last_error = EventStatus.IGNORED, str(exc)
         else:
             row.status, row.last_error = EventStatus.PROCESSED, None
 
     async def _failed(self, event_id: str, exc: Exception) -> None:
-        async with self.db.transaction() as session:
-            row = await session.get(InboxEvent, event_id, with_for_update=True)
+        async with self.units.writing() as work:
+            row = await work.inbox.get(event_id, for_update=True)
             if row is None or row.status not in (EventStatus.PENDING, EventStatus.FAILED):
                 return
             row.attempts += 1

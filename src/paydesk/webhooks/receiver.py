@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,6 +24,7 @@ from paydesk.errors import (
     ServiceUnavailable,
 )
 from paydesk.gateway.stripe_gateway import InvalidSignature, verify_webhook_signature
+from paydesk.gateway.types import EventSnapshot, NotAnEvent
 from paydesk.webhooks.inbox import InboxWriter, inbox_row
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,10 @@ class StripeWebhookEndpoint:
             raise InvalidRequest(
                 f"The Stripe-Signature header does not verify: {exc}.", code="invalid_signature"
             ) from None
-        event = _parse_event(body)
+        try:
+            event = EventSnapshot.parse(body)
+        except NotAnEvent as exc:
+            raise InvalidRequest(str(exc), code=exc.code) from None
         kept = {k.decode(): v.decode("latin-1") for k, v in headers.items() if k in _KEPT_HEADERS}
         row = inbox_row(
             event,
@@ -101,7 +104,7 @@ class StripeWebhookEndpoint:
             livemode=self.livemode,
         )
         if row["flag"]:
-            log.warning("stripe event %s flagged: %s", event["id"], row["flag"])
+            log.warning("stripe event %s flagged: %s", event.id, row["flag"])
         try:
             await self.inbox.store(row)
         except Exception:
@@ -114,24 +117,3 @@ class StripeWebhookEndpoint:
 async def _answer(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.start", "status": status, "headers": _JSON})
     await send({"type": "http.response.body", "body": body})
-
-
-def _parse_event(body: bytes) -> dict[str, Any]:
-    try:
-        event = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise InvalidRequest("The body is not JSON.", code="invalid_json") from None
-    if not (
-        isinstance(event, dict)
-        and event.get("object") == "event"
-        and isinstance(event.get("id"), str)
-        and event["id"].startswith("evt_")
-        and len(event["id"]) <= 255
-        and isinstance(event.get("type"), str)
-        and len(event["type"]) <= 100
-        and isinstance(event.get("created"), int)
-        and isinstance(event.get("livemode"), bool)
-        and isinstance((event.get("data") or {}).get("object"), dict)
-    ):
-        raise InvalidRequest("The body is not a Stripe event.", code="not_an_event")
-    return event

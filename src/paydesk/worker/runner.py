@@ -11,11 +11,12 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from paydesk.idempotency.middleware import purge_expired
+from paydesk.gateway.base import Gateway
+from paydesk.idempotency.service import IdempotencyStore
 from paydesk.notifications.delivery import NotificationDelivery
-from paydesk.payments.reconcile import reconcile
 from paydesk.payments.service import PaymentService
 from paydesk.refunds.service import RefundService
+from paydesk.unit_of_work import DatabaseUnits, UnitOfWork
 from paydesk.webhooks.backfill import backfill
 from paydesk.webhooks.processor import InboxProcessor
 
@@ -34,9 +35,13 @@ class WorkerSchedule:
 class Worker:
     def __init__(
         self,
-        processor: InboxProcessor,
-        payments: PaymentService,
+        processor: InboxProcessor[UnitOfWork],
         *,
+        payments: PaymentService[UnitOfWork],
+        refunds: RefundService[UnitOfWork],
+        units: DatabaseUnits,
+        idempotency: IdempotencyStore,
+        gateway: Gateway,
         livemode: bool,
         schedule: WorkerSchedule | None = None,
         wakeup: asyncio.Event | None = None,
@@ -44,6 +49,10 @@ class Worker:
     ) -> None:
         self.processor = processor
         self.payments = payments
+        self.refunds = refunds
+        self.units = units
+        self.idempotency = idempotency
+        self.gateway = gateway
         self.livemode = livemode
         self.schedule = schedule or WorkerSchedule()
         self.wakeup = wakeup or asyncio.Event()
@@ -73,20 +82,18 @@ class Worker:
                 backfill_every = self.schedule.backfill_every_seconds
                 if backfill_every is not None and now >= next_backfill:
                     next_backfill = now + backfill_every
-                    await backfill(self.payments.db, self.payments.gateway, livemode=self.livemode)
+                    await backfill(self.units, self.gateway, livemode=self.livemode)
                     await self.processor.drain()
                 reconcile_every = self.schedule.reconcile_every_seconds
                 if reconcile_every is not None and now >= next_reconcile:
                     next_reconcile = now + reconcile_every
-                    await reconcile(self.payments, older_than=self.schedule.reconcile_older_than)
-                    await RefundService(self.payments.db, self.payments.gateway).settle_unanswered(
-                        older_than=self.schedule.reconcile_older_than
-                    )
+                    older_than = self.schedule.reconcile_older_than
+                    await self.payments.reconcile(older_than=older_than)
+                    await self.refunds.settle_unanswered(older_than=older_than)
                 purge_every = self.schedule.purge_every_seconds
                 if purge_every is not None and now >= next_purge:
                     next_purge = now + purge_every
-                    async with self.payments.db.transaction() as session:
-                        await purge_expired(session)
+                    await self.idempotency.purge_expired()
             except Exception:
                 # A database or Stripe outage must not end the worker: log it and go on.
                 log.exception("worker cycle failed; next try in %.1fs", self.schedule.poll_seconds)

@@ -1,4 +1,5 @@
-"""The operator dashboard at /dashboard: server-rendered pages over paydesk's services."""
+"""The operator dashboard at /dashboard: server-rendered pages that read through the read
+models here (read_overview, read_payments, read_inbox) and act through paydesk's services."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ _STATIC_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
 
 
 def install(app: FastAPI) -> None:
-    """Adds the dashboard's pages, its static files and its two answers to `app`."""
+    """Adds the dashboard's pages, its static files and its answers to `app`."""
     for module in (
         auth,
         overview,

@@ -1,4 +1,4 @@
-"""Signing in and out of the dashboard.
+"""Signing in and out of the dashboard, through the operators' service (`OperatorService`).
 
 The login form is protected from cross-site posts by a double-submit token (a cookie and a
 hidden field that must match), since there is no session yet to hold one. The session
@@ -15,14 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from paydesk.deps import ServicesDep
-from paydesk.operators.service import (
-    LOCKOUT,
-    MAX_FAILED_LOGINS,
-    SESSION_LIFETIME,
-    LoginRefused,
-    log_in,
-    log_out,
-)
+from paydesk.operators.service import LOCKOUT, MAX_FAILED_LOGINS, SESSION_LIFETIME, LoginRefused
 from paydesk.web.dashboard.common import (
     SESSION_COOKIE,
     CsrfRefused,
@@ -56,7 +49,7 @@ async def login(request: Request, services: ServicesDep) -> Response:
         raise CsrfRefused()
     email = form.get("email", "")[:320]
     try:
-        token = await log_in(services.db, email, form.get("password", "")[:1024])
+        token = await services.operators.log_in(email, form.get("password", "")[:1024])
     except LoginRefused as refused:
         if refused.locked_until is not None:
             log.warning("dashboard sign-in refused: account locked", extra={"email": email})
@@ -87,7 +80,7 @@ async def login(request: Request, services: ServicesDep) -> Response:
 async def logout(request: Request, services: ServicesDep, _form: FormDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await log_out(services.db, token)
+        await services.operators.log_out(token)
     response = redirect("/dashboard/login?signed_out=1")
     response.delete_cookie(SESSION_COOKIE, path="/dashboard")
     return response

@@ -1,4 +1,5 @@
-"""What every dashboard page shares: the signed-in operator, checked forms, rendering.
+"""What every dashboard page shares: the signed-in operator, the read models, checked forms,
+rendering.
 
 Pages are server-rendered and need no JavaScript. A request without a live session is sent
 to the login page (and back afterwards); every POST carries the session's CSRF token in a
@@ -19,8 +20,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from paydesk.deps import ServicesDep
 from paydesk.money import format_amount
-from paydesk.operators.service import SignedIn, signed_in
+from paydesk.operators.service import SignedIn
 from paydesk.validation import control_character
+from paydesk.web.dashboard.read_inbox import InboxReadModel
+from paydesk.web.dashboard.read_overview import OverviewReadModel
+from paydesk.web.dashboard.read_payments import PaymentReadModel
 
 SESSION_COOKIE = "paydesk_session"
 # Room for a dispute's evidence: a dozen fields of up to 20,000 characters each.
@@ -93,7 +97,7 @@ templates.filters["words"] = words
 
 async def current_operator(request: Request, services: ServicesDep) -> SignedIn:
     token = request.cookies.get(SESSION_COOKIE)
-    operator = await signed_in(services.db, token) if token else None
+    operator = await services.operators.signed_in(token) if token else None
     if operator is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path if request.method == "GET" else "/dashboard")
@@ -101,6 +105,28 @@ async def current_operator(request: Request, services: ServicesDep) -> SignedIn:
 
 
 OperatorDep = Annotated[SignedIn, Depends(current_operator)]
+
+
+# The read models, over the app's units of work. They hold nothing else, so each request
+# that reads gets its own at no cost; the composition root is a layer below the web and
+# cannot hold them. Coroutines, as FastAPI would run plain functions in a thread.
+
+
+async def overview_reads(services: ServicesDep) -> OverviewReadModel:
+    return OverviewReadModel(services.units)
+
+
+async def payment_reads(services: ServicesDep) -> PaymentReadModel:
+    return PaymentReadModel(services.units)
+
+
+async def inbox_reads(services: ServicesDep) -> InboxReadModel:
+    return InboxReadModel(services.units)
+
+
+OverviewReadsDep = Annotated[OverviewReadModel, Depends(overview_reads)]
+PaymentReadsDep = Annotated[PaymentReadModel, Depends(payment_reads)]
+InboxReadsDep = Annotated[InboxReadModel, Depends(inbox_reads)]
 
 
 async def read_form(request: Request) -> dict[str, str]:

@@ -3,8 +3,9 @@ submitted to the bank through a confirmation page.
 
 A draft changes nothing final, so it is sent at once. Submitting is final, so the form's
 second button first shows what will be sent, and only that page's form (`confirm=yes`, the
-same fields as hidden inputs) submits; it can instead save them as a draft. Sent twice, the
-second submission is refused: the dispute has its evidence by then.
+same fields as hidden inputs) submits; it can instead save them as a draft. Both are sent
+through `DisputeService.submit_evidence`. Sent twice, the second submission is refused: the
+dispute has its evidence by then.
 """
 
 from __future__ import annotations
@@ -14,19 +15,19 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from paydesk.composition import Services
 from paydesk.db import utcnow
-from paydesk.deps import Services, ServicesDep
-from paydesk.disputes import repository as disputes_repository
+from paydesk.deps import ServicesDep
 from paydesk.disputes.models import Dispute
-from paydesk.errors import Conflict, InvalidRequest, PaydeskError
+from paydesk.errors import Conflict, InvalidRequest, NotFound, PaydeskError
 from paydesk.operators.service import SignedIn
 from paydesk.orders.models import Order
-from paydesk.payments import repository as payments_repository
 from paydesk.payments.models import Payment
 from paydesk.payments.state import DISPUTE_OPEN
-from paydesk.web.dashboard.common import FormDep, OperatorDep, page, redirect
+from paydesk.web.dashboard.common import FormDep, OperatorDep, PaymentReadsDep, page, redirect
 from paydesk.web.dashboard.evidence_form import evidence_due, labelled, read_evidence
 from paydesk.web.dashboard.payment_detail import payment_not_found, render_refusal
+from paydesk.web.dashboard.read_payments import PaymentReadModel
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -39,9 +40,10 @@ async def save_draft(
     request: Request,
     operator: OperatorDep,
     services: ServicesDep,
+    reads: PaymentReadsDep,
     form: FormDep,
 ) -> Response:
-    found = await _load(request, operator, services, payment_id, dispute_id)
+    found = await _load(request, operator, services, reads, payment_id, dispute_id)
     if isinstance(found, Response):
         return found
     payment, _order, dispute = found
@@ -58,6 +60,7 @@ async def save_draft(
             request,
             operator,
             services,
+            reads,
             payment.id,
             error,
             {**form, "action": "evidence", "dispute_id": dispute.id},
@@ -79,9 +82,10 @@ async def submit(
     request: Request,
     operator: OperatorDep,
     services: ServicesDep,
+    reads: PaymentReadsDep,
     form: FormDep,
 ) -> Response:
-    found = await _load(request, operator, services, payment_id, dispute_id)
+    found = await _load(request, operator, services, reads, payment_id, dispute_id)
     if isinstance(found, Response):
         return found
     payment, order, dispute = found
@@ -98,6 +102,7 @@ async def submit(
             request,
             operator,
             services,
+            reads,
             payment.id,
             error,
             {**form, "action": "evidence", "dispute_id": dispute.id},
@@ -113,30 +118,43 @@ async def submit(
 
 
 async def _load(
-    request: Request, operator: SignedIn, services: Services, payment_id: str, dispute_id: str
+    request: Request,
+    operator: SignedIn,
+    services: Services,
+    reads: PaymentReadModel,
+    payment_id: str,
+    dispute_id: str,
 ) -> tuple[Payment, Order, Dispute] | Response:
     """The payment, its order and its dispute; or a 404 page when the payment is missing or
     the dispute is not one of its own."""
-    async with services.db.sessions() as session:
-        payment = await payments_repository.get_payment(session, payment_id)
-        order = None if payment is None else await session.get(Order, payment.order_id)
-        dispute = await disputes_repository.get(session, dispute_id)
-    if payment is None or order is None:
+    found = await reads.subject(payment_id)
+    if found is None:
         return payment_not_found(request, operator, payment_id)
-    if dispute is None or dispute.payment_id != payment.id:
-        context = {
-            "section": "payments",
-            "message": f"Payment {payment.id} has no dispute {dispute_id}.",
-            "back_url": f"/dashboard/payments/{payment.id}",
-            "back_label": "Back to the payment",
-        }
-        return page("not_found.html", context, operator=operator, request=request, status_code=404)
-    return payment, order, dispute
+    try:
+        dispute = await services.disputes.get(dispute_id)
+    except NotFound:
+        return _dispute_not_found(request, operator, payment_id, dispute_id)
+    if dispute.payment_id != found.payment.id:
+        return _dispute_not_found(request, operator, payment_id, dispute_id)
+    return found.payment, found.order, dispute
+
+
+def _dispute_not_found(
+    request: Request, operator: SignedIn, payment_id: str, dispute_id: str
+) -> Response:
+    context = {
+        "section": "payments",
+        "message": f"Payment {payment_id} has no dispute {dispute_id}.",
+        "back_url": f"/dashboard/payments/{payment_id}",
+        "back_label": "Back to the payment",
+    }
+    return page("not_found.html", context, operator=operator, request=request, status_code=404)
 
 
 def _refuse_if_closed(dispute: Dispute) -> None:
-    """Said in the operator's words before anything is sent or confirmed; the service
-    checks again, for a submission racing this one."""
+    """What `DisputeService.submit_evidence` refuses, said in the operator's words before
+    anything is sent or confirmed; the service checks again, for a submission racing this
+    one."""
     if dispute.evidence_submitted:
         raise Conflict(
             f"The evidence for dispute {dispute.id} was submitted already: "

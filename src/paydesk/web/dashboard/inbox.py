@@ -1,38 +1,27 @@
 """The webhook inbox pages: every stored Stripe event, why it failed, and replaying it.
 
-Replaying only makes events due again (`webhooks.operations.replay`); a worker applies
-them, so the pages never run a handler inside a request.
+The pages read through the inbox's read model (read_inbox.py). Replaying only makes events
+due again (`InboxService.replay`); a worker applies them, so the pages never run a handler
+inside a request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote, urlencode
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from paydesk.deps import ServicesDep
 from paydesk.operators.service import SignedIn
-from paydesk.web.dashboard.common import FormDep, OperatorDep, page, redirect
-from paydesk.webhooks.models import EventStatus, InboxEvent
-from paydesk.webhooks.operations import (
-    count_by_status,
-    get_event,
-    list_events,
-    payment_id_of,
-    replay,
-)
+from paydesk.web.dashboard.common import FormDep, InboxReadsDep, OperatorDep, page, redirect
+from paydesk.webhooks.models import EventStatus
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 PAGE_SIZE = 50
-# The receiver keeps only these; showing nothing else means a header added there later
-# (an Authorization, a cookie) can never appear on a page by accident.
-SHOWN_HEADERS = ("content-type", "stripe-signature", "user-agent")
 # The order of the status filter: what needs an operator first.
 STATUS_ORDER = (
     EventStatus.PENDING,
@@ -46,7 +35,7 @@ STATUS_ORDER = (
 @router.get("/webhooks", response_class=HTMLResponse)
 async def inbox(
     request: Request,
-    services: ServicesDep,
+    reads: InboxReadsDep,
     operator: OperatorDep,
     status: Annotated[str, Query(max_length=16)] = "",
     event_type: Annotated[str, Query(alias="type", max_length=100)] = "",
@@ -58,24 +47,25 @@ async def inbox(
     except ValueError:
         return _not_found(request, operator, f"There is no event status called “{status}”.")
     type_prefix = event_type.strip()
-    events = await list_events(
-        services.db, status=chosen, type_prefix=type_prefix, before=before, limit=PAGE_SIZE + 1
+    listing = await reads.page(
+        status=chosen, type_prefix=type_prefix, before=before, limit=PAGE_SIZE
     )
-    counts = await count_by_status(services.db)
+    counts = listing.counts
     status_links = [
         StatusLink("all", sum(counts.values()), _inbox_url("", type_prefix), chosen is None),
         *(StatusLink(s, counts[s], _inbox_url(s, type_prefix), chosen == s) for s in STATUS_ORDER),
     ]
-    older = events[PAGE_SIZE - 1].id if len(events) > PAGE_SIZE else None
     context = {
         "section": "webhooks",
-        "events": events[:PAGE_SIZE],
+        "events": listing.events,
         "status_links": status_links,
         "status": chosen,
         "type": type_prefix,
         "clear_type_url": _inbox_url(status, ""),
         "newest_url": _inbox_url(status, type_prefix) if before is not None else None,
-        "older_url": _inbox_url(status, type_prefix, before=older) if older else None,
+        "older_url": (
+            _inbox_url(status, type_prefix, before=listing.older) if listing.older else None
+        ),
         "replayable": counts[EventStatus.FAILED] + counts[EventStatus.DEAD],
         "notice": None if replayed is None else f"Replayed {_events(replayed)}.",
     }
@@ -84,28 +74,28 @@ async def inbox(
 
 @router.post("/webhooks/replay-failed")
 async def replay_failed(services: ServicesDep, _form: FormDep) -> Response:
-    count = await replay(services.db, failed=True)
+    count = await services.events.replay(failed=True)
     return redirect(f"/dashboard/webhooks?replayed={count}")
 
 
 @router.get("/webhooks/{event_id}", response_class=HTMLResponse)
 async def event_page(
     request: Request,
-    services: ServicesDep,
+    reads: InboxReadsDep,
     operator: OperatorDep,
     event_id: str,
     replayed: Annotated[bool, Query()] = False,
 ) -> Response:
-    event = await get_event(services.db, event_id)
-    if event is None:
+    detail = await reads.event(event_id)
+    if detail is None:
         return _not_found(request, operator, f"No Stripe event {event_id} is in the inbox.")
     context = {
         "section": "webhooks",
-        "event": event,
-        "stripe_created_at": datetime.fromtimestamp(event.stripe_created, UTC),
-        "payment_id": await payment_id_of(services.db, event),
-        "headers": _shown_headers(event),
-        "body": orjson.dumps(masked(orjson.loads(event.body)), option=orjson.OPT_INDENT_2).decode(),
+        "event": detail.event,
+        "stripe_created_at": detail.stripe_created_at,
+        "payment_id": detail.payment_id,
+        "headers": detail.headers,
+        "body": detail.body,
         "notice": "Replayed: this event is due again with a fresh count of attempts, "
         "and a worker applies it shortly."
         if replayed
@@ -118,7 +108,7 @@ async def event_page(
 async def replay_event(
     request: Request, services: ServicesDep, operator: OperatorDep, event_id: str, _form: FormDep
 ) -> Response:
-    if not await replay(services.db, event_ids=[event_id]):
+    if not await services.events.replay(event_ids=[event_id]):
         return _not_found(request, operator, f"No Stripe event {event_id} is in the inbox.")
     return redirect(f"/dashboard/webhooks/{quote(event_id, safe='')}?replayed=1")
 
@@ -142,28 +132,6 @@ def _inbox_url(status: str, event_type: str, *, before: str | None = None) -> st
 
 def _events(count: int) -> str:
     return "1 event" if count == 1 else f"{count} events"
-
-
-# Shown to the customer's browser only: an operator reading an event has no use for it.
-_MASKED_FIELDS = frozenset({"client_secret"})
-MASK = "•••• (hidden)"
-
-
-def masked(value: Any) -> Any:
-    """A Stripe object with its client secrets hidden, at any depth."""
-    if isinstance(value, dict):
-        return {
-            k: MASK if k in _MASKED_FIELDS and isinstance(v, str) else masked(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [masked(item) for item in value]
-    return value
-
-
-def _shown_headers(event: InboxEvent) -> list[tuple[str, str]]:
-    stored: dict[str, str] = orjson.loads(event.headers)
-    return [(name, value) for name, value in sorted(stored.items()) if name in SHOWN_HEADERS]
 
 
 def _not_found(request: Request, operator: SignedIn, message: str) -> Response:

@@ -1,6 +1,7 @@
-"""Sending a payment's notification again from its page: a dead one gets a fresh round of
-delivery attempts, a pending one that keeps failing is due now. Harmless, so no confirmation:
-the worker delivers it as it delivers every notification, signed as before."""
+"""Sending a payment's notification again from its page, through
+`NotificationService.retry`: a dead one gets a fresh round of delivery attempts, a pending one
+that keeps failing is due now. Harmless, so no confirmation: the worker delivers it as it
+delivers every notification, signed as before."""
 
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from paydesk.deps import ServicesDep
 from paydesk.errors import Conflict, NotFound
-from paydesk.notifications import outbox
-from paydesk.notifications.delivery import LEASE
 from paydesk.notifications.models import NotificationStatus
-from paydesk.web.dashboard.common import FormDep, OperatorDep, page, redirect
+from paydesk.web.dashboard.common import FormDep, OperatorDep, PaymentReadsDep, page, redirect
 from paydesk.web.dashboard.payment_detail import render_refusal
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -31,15 +30,16 @@ async def resend(
     request: Request,
     operator: OperatorDep,
     services: ServicesDep,
+    reads: PaymentReadsDep,
     _form: FormDep,  # read for its CSRF token only
 ) -> Response:
     try:
-        async with services.db.transaction() as session:
-            found = await outbox.get_notification(session, notification_id)
-            if found.payment_id != payment_id:
-                raise NotFound(f"Payment {payment_id} has no notification {notification_id}.")
-            was = found.status
-            await outbox.retry_notification(session, notification_id, lease=LEASE)
+        # A notification's payment never changes, so it is checked before the retry, not in
+        # its unit of work: another payment's notification is not sent from this page.
+        found = (await services.notifications.get(notification_id)).notification
+        if found.payment_id != payment_id:
+            raise NotFound(f"Payment {payment_id} has no notification {notification_id}.")
+        await services.notifications.retry(notification_id)
     except NotFound:
         context = {
             "section": "payments",
@@ -49,14 +49,17 @@ async def resend(
         }
         return page("not_found.html", context, operator=operator, request=request, status_code=404)
     except Conflict as error:
-        return await render_refusal(request, operator, services, payment_id, error, {})
+        return await render_refusal(request, operator, services, reads, payment_id, error, {})
     log.info(
         "dashboard resend of notification %s (%s) of %s by %s",
         notification_id,
-        was,
+        found.status,
         payment_id,
         operator.email,
         extra={"payment_id": payment_id, "notification_id": notification_id},
     )
-    notice = "notification_resent" if was == NotificationStatus.DEAD else "notification_due"
+    # A dead notification starts a fresh round of attempts; a failing one keeps its count.
+    notice = (
+        "notification_resent" if found.status == NotificationStatus.DEAD else "notification_due"
+    )
     return redirect(f"/dashboard/payments/{payment_id}?notice={notice}")

@@ -1,8 +1,12 @@
 """The overview at /dashboard: how payments went today and over the last 30 days (UTC), a
-chart of each day, open disputes by evidence due date, and what needs an operator."""
+chart of each day, open disputes by evidence due date, and what needs an operator.
+
+The figures come from the overview's read model (read_overview.py); the summaries here are
+pure."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -10,16 +14,56 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from paydesk.db import utcnow
-from paydesk.deps import ServicesDep
 from paydesk.payments.models import PaymentStatus
-from paydesk.web.dashboard import stats
 from paydesk.web.dashboard.chart import Day, bar_chart
-from paydesk.web.dashboard.common import OperatorDep, page
+from paydesk.web.dashboard.common import OperatorDep, OverviewReadsDep, page
+from paydesk.web.dashboard.read_overview import DayTotal, OpenDispute, Tally
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 DAYS = 30
 URGENT = timedelta(hours=72)
+
+COLLECTED = frozenset(
+    {
+        PaymentStatus.SUCCEEDED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.DISPUTED,
+    }
+)
+"""Captured: the money came in, whatever happened to it since (refunds and disputes are
+shown beside it, not taken from it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessRate:
+    """Collected payments among the finished ones (collected or failed)."""
+
+    collected: int
+    finished: int
+
+    @property
+    def percent(self) -> int | None:
+        """Rounded down, so that 199 of 200 never reads as 100%."""
+        return None if not self.finished else self.collected * 100 // self.finished
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencySummary:
+    currency: str
+    payments: int
+    collected: Tally
+    refunded: int  # paid out in the period, from the ledger, as a positive amount
+
+
+@dataclass(frozen=True)
+class Period:
+    """Payments created in a period, and refunds paid out in it."""
+
+    by_status: dict[tuple[str, str], Tally]  # (currency, status) → tally
+    currencies: list[CurrencySummary]  # most payments first
+    rate: SuccessRate
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,34 +72,26 @@ class StatusRow:
 
     currency: str
     status: str
-    today: stats.Tally
-    month: stats.Tally
+    today: Tally
+    month: Tally
 
 
 @dataclass(frozen=True, slots=True)
 class DisputeRow:
-    dispute: stats.OpenDispute
+    dispute: OpenDispute
     due: str  # how the due date stands: "in 5 days", "overdue", …
     urgent: bool
 
 
 @router.get("", response_class=HTMLResponse)
-async def overview(request: Request, services: ServicesDep, operator: OperatorDep) -> Response:
+async def overview(request: Request, reads: OverviewReadsDep, operator: OperatorDep) -> Response:
     now = utcnow()
     today = now.date()
     first_day = today - timedelta(days=DAYS - 1)
-    since, today_start = _midnight(first_day), _midnight(today)
-    async with services.db.sessions() as session:
-        totals = await stats.payment_totals(session, since)
-        month_refunds = await stats.ledger_totals_since(session, since)
-        today_refunds = await stats.ledger_totals_since(session, today_start)
-        disputes_open, disputes = await stats.open_disputes(session)
-        attention = await stats.attention(session, since)
-    month = stats.summarise(totals, stats.refunds_by_currency(month_refunds))
-    today_period = stats.summarise(
-        [t for t in totals if t.day == today], stats.refunds_by_currency(today_refunds)
-    )
-    days = daily(totals, first_day, today)
+    figures = await reads.figures(since=_midnight(first_day), today_start=_midnight(today))
+    month = summarise(figures.totals, figures.month_refunds)
+    today_period = summarise([t for t in figures.totals if t.day == today], figures.today_refunds)
+    days = daily(figures.totals, first_day, today)
     context = {
         "section": "overview",
         "now": now,
@@ -73,9 +109,9 @@ async def overview(request: Request, services: ServicesDep, operator: OperatorDe
             bad_name="failed",
             empty="No payments in the last 30 days",
         ),
-        "disputes_open": disputes_open,
-        "disputes": [_dispute_row(d, now) for d in disputes],
-        "attention": attention,
+        "disputes_open": figures.disputes_open,
+        "disputes": [_dispute_row(d, now) for d in figures.disputes],
+        "attention": figures.attention,
     }
     return page("overview.html", context, operator=operator, request=request)
 
@@ -84,12 +120,46 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
-def daily(totals: list[stats.DayTotal], first_day: date, last_day: date) -> list[Day]:
+def summarise(totals: Iterable[DayTotal], refunds: dict[str, int]) -> Period:
+    """The period's tallies per currency and status, what each currency collected, and the
+    success rate; `refunds` is what the ledger paid out per currency in the same period."""
+    by_status: dict[tuple[str, str], Tally] = {}
+    for total in totals:
+        key = (total.currency, total.status)
+        by_status[key] = by_status.get(key, Tally()) + total.tally
+    payments: dict[str, int] = {}
+    collected: dict[str, Tally] = {}
+    for (currency, status), tally in by_status.items():
+        payments[currency] = payments.get(currency, 0) + tally.count
+        if status in COLLECTED:
+            collected[currency] = collected.get(currency, Tally()) + tally
+    currencies = sorted(
+        set(payments) | {c for c, amount in refunds.items() if amount},
+        key=lambda c: (-payments.get(c, 0), c),
+    )
+    failed = sum(t.count for (_, s), t in by_status.items() if s == PaymentStatus.FAILED)
+    succeeded = sum(tally.count for tally in collected.values())
+    return Period(
+        by_status=by_status,
+        currencies=[
+            CurrencySummary(
+                currency,
+                payments.get(currency, 0),
+                collected.get(currency, Tally()),
+                refunds.get(currency, 0),
+            )
+            for currency in currencies
+        ],
+        rate=SuccessRate(succeeded, succeeded + failed),
+    )
+
+
+def daily(totals: list[DayTotal], first_day: date, last_day: date) -> list[Day]:
     """One `Day` per calendar day from `first_day` to `last_day`: collected and failed counts."""
     collected: dict[date, int] = {}
     failed: dict[date, int] = {}
     for total in totals:
-        if total.status in stats.COLLECTED:
+        if total.status in COLLECTED:
             collected[total.day] = collected.get(total.day, 0) + total.tally.count
         elif total.status == PaymentStatus.FAILED:
             failed[total.day] = failed.get(total.day, 0) + total.tally.count
@@ -102,25 +172,33 @@ def daily(totals: list[stats.DayTotal], first_day: date, last_day: date) -> list
     return days
 
 
-def status_rows(today: stats.Period, month: stats.Period) -> list[StatusRow]:
+_STATUS_ORDER: dict[str, int] = {status: index for index, status in enumerate(PaymentStatus)}
+
+
+def status_rank(status: str) -> tuple[int, str]:
+    """Sorts statuses in the order a payment moves through them; unknown ones last."""
+    return _STATUS_ORDER.get(status, len(_STATUS_ORDER)), status
+
+
+def status_rows(today: Period, month: Period) -> list[StatusRow]:
     """Every currency and status seen in 30 days; currencies with most payments first."""
     rank = {summary.currency: index for index, summary in enumerate(month.currencies)}
     keys = sorted(
         month.by_status,
-        key=lambda key: (rank.get(key[0], len(rank)), key[0], stats.status_rank(key[1])),
+        key=lambda key: (rank.get(key[0], len(rank)), key[0], status_rank(key[1])),
     )
     return [
         StatusRow(
             currency,
             status,
-            today.by_status.get((currency, status), stats.Tally()),
+            today.by_status.get((currency, status), Tally()),
             month.by_status[(currency, status)],
         )
         for currency, status in keys
     ]
 
 
-def _dispute_row(dispute: stats.OpenDispute, now: datetime) -> DisputeRow:
+def _dispute_row(dispute: OpenDispute, now: datetime) -> DisputeRow:
     due_by = dispute.evidence_due_by
     if dispute.evidence_submitted:
         return DisputeRow(dispute, "evidence submitted", urgent=False)

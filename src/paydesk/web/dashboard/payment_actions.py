@@ -5,6 +5,11 @@ happen, whose form carries the exact amounts and `confirm=yes`. Only that second
 then redirects to the payment's page with a notice. A refund's confirmation also carries a
 nonce made when the page was shown: it is the refund's idempotency key, so a confirmation
 sent twice (a double click, the browser's Back and submit again) refunds once.
+
+Both steps ask what the API asks (`RefundService.refundable`, `capture_refusal`,
+`cancel_refusal`) and the second acts through the same services (`RefundService.refund`,
+`PaymentService.capture` and `cancel`); whatever they refuse is shown on the payment's page
+in the error's own words and HTTP status.
 """
 
 from __future__ import annotations
@@ -17,17 +22,24 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from paydesk.deps import Services, ServicesDep
+from paydesk.composition import Services
+from paydesk.deps import ServicesDep
 from paydesk.errors import Conflict, InvalidRequest, PaydeskError, PaymentProviderUnavailable
 from paydesk.money import format_amount, parse_amount
 from paydesk.operators.service import SignedIn
 from paydesk.orders.models import Order
-from paydesk.payments import repository as payments_repository
 from paydesk.payments.models import Payment, PaymentStatus
 from paydesk.payments.service import cancel_refusal, capture_refusal
 from paydesk.refunds.models import RefundStatus
 from paydesk.refunds.service import REASONS
-from paydesk.web.dashboard.common import FormDep, OperatorDep, page, redirect, words
+from paydesk.web.dashboard.common import (
+    FormDep,
+    OperatorDep,
+    PaymentReadsDep,
+    page,
+    redirect,
+    words,
+)
 from paydesk.web.dashboard.payment_detail import payment_not_found, render_refusal
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -64,12 +76,13 @@ async def refund(
     request: Request,
     operator: OperatorDep,
     services: ServicesDep,
+    reads: PaymentReadsDep,
     form: FormDep,
 ) -> Response:
-    found = await _load(services, payment_id)
+    found = await reads.subject(payment_id)
     if found is None:
         return payment_not_found(request, operator, payment_id)
-    payment, order = found
+    payment, order = found.payment, found.order
     try:
         reason = form.get("reason", "")
         if reason not in REASONS:
@@ -79,7 +92,7 @@ async def refund(
         return await _make_refund(request, operator, services, payment, order, form, reason)
     except PaydeskError as error:
         return await render_refusal(
-            request, operator, services, payment.id, error, {**form, "action": "refund"}
+            request, operator, services, reads, payment.id, error, {**form, "action": "refund"}
         )
 
 
@@ -92,6 +105,8 @@ async def _ask_refund(
     form: dict[str, str],
     reason: str,
 ) -> Response:
+    # The service's own answer (its Conflict when the status allows no refund); the amount is
+    # held against it here as the service holds it when the refund is confirmed.
     refundable = await services.refunds.refundable(payment.id)
     if refundable <= 0:
         raise Conflict(
@@ -164,12 +179,13 @@ async def capture(
     request: Request,
     operator: OperatorDep,
     services: ServicesDep,
+    reads: PaymentReadsDep,
     form: FormDep,
 ) -> Response:
-    found = await _load(services, payment_id)
+    found = await reads.subject(payment_id)
     if found is None:
         return payment_not_found(request, operator, payment_id)
-    payment, order = found
+    payment, order = found.payment, found.order
     confirmed = form.get("confirm") == "yes"
     try:
         amount = _amount(form.get("amount", ""), payment)
@@ -186,7 +202,7 @@ async def capture(
         await services.payments.capture(payment.id, amount=amount, operator=operator.email)
     except PaydeskError as error:
         return await render_refusal(
-            request, operator, services, payment.id, error, {**form, "action": "capture"}
+            request, operator, services, reads, payment.id, error, {**form, "action": "capture"}
         )
     log.info(
         "dashboard capture of %s by %s",
@@ -203,12 +219,13 @@ async def cancel(
     request: Request,
     operator: OperatorDep,
     services: ServicesDep,
+    reads: PaymentReadsDep,
     form: FormDep,
 ) -> Response:
-    found = await _load(services, payment_id)
+    found = await reads.subject(payment_id)
     if found is None:
         return payment_not_found(request, operator, payment_id)
-    payment, order = found
+    payment, order = found.payment, found.order
     try:
         refusal = cancel_refusal(payment)
         if refusal is not None:
@@ -218,17 +235,10 @@ async def cancel(
         await services.payments.cancel(payment.id, operator=operator.email)
     except PaydeskError as error:
         return await render_refusal(
-            request, operator, services, payment.id, error, {**form, "action": "cancel"}
+            request, operator, services, reads, payment.id, error, {**form, "action": "cancel"}
         )
     log.info("dashboard cancel of %s by %s", payment.id, operator.email)
     return redirect(f"/dashboard/payments/{payment.id}?notice=canceled")
-
-
-async def _load(services: Services, payment_id: str) -> tuple[Payment, Order] | None:
-    async with services.db.sessions() as session:
-        payment = await payments_repository.get_payment(session, payment_id)
-        order = None if payment is None else await session.get(Order, payment.order_id)
-    return None if payment is None or order is None else (payment, order)
 
 
 def _amount(text: str, payment: Payment) -> int | None:

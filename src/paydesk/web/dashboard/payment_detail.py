@@ -1,5 +1,7 @@
 """One payment's page: its order, money, timeline, Stripe's facts, refunds, disputes, ledger,
-webhook events and notifications, and the forms for what an operator may do with it now."""
+webhook events and notifications, read through the payments' read model (read_payments.py),
+and the forms for what an operator may do with it now, offered as the services would allow
+it (`RefundService.refundable`, `capture_refusal`, `cancel_refusal`)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from paydesk.composition import Services
 from paydesk.db import utcnow
-from paydesk.deps import Services, ServicesDep
+from paydesk.deps import ServicesDep
 from paydesk.errors import Conflict, PaydeskError
 from paydesk.operators.service import SignedIn
 from paydesk.payments.service import cancel_refusal, capture_refusal
 from paydesk.refunds.service import REASONS
-from paydesk.web.dashboard.common import OperatorDep, page
+from paydesk.web.dashboard.common import OperatorDep, PaymentReadsDep, page
 from paydesk.web.dashboard.evidence_form import EVIDENCE_FIELDS, MAX_CHARACTERS, evidence_forms
-from paydesk.web.dashboard.payment_queries import payment_record
+from paydesk.web.dashboard.read_payments import PaymentReadModel
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -50,13 +53,18 @@ ALERTS = {
 
 @router.get("/payments/{payment_id}", response_class=HTMLResponse)
 async def payment_page(
-    payment_id: str, request: Request, operator: OperatorDep, services: ServicesDep
+    payment_id: str,
+    request: Request,
+    operator: OperatorDep,
+    services: ServicesDep,
+    reads: PaymentReadsDep,
 ) -> Response:
     code = request.query_params.get("notice", "")
     return await render_payment(
         request,
         operator,
         services,
+        reads,
         payment_id,
         notice=NOTICES.get(code),
         error=ALERTS.get(code),
@@ -67,6 +75,7 @@ async def render_refusal(
     request: Request,
     operator: SignedIn,
     services: Services,
+    reads: PaymentReadModel,
     payment_id: str,
     error: PaydeskError,
     form: dict[str, str],
@@ -77,6 +86,7 @@ async def render_refusal(
         request,
         operator,
         services,
+        reads,
         payment_id,
         error=error.message,
         form=form,
@@ -88,6 +98,7 @@ async def render_payment(
     request: Request,
     operator: SignedIn,
     services: Services,
+    reads: PaymentReadModel,
     payment_id: str,
     *,
     notice: str | None = None,
@@ -96,8 +107,7 @@ async def render_payment(
     status_code: int = 200,
 ) -> Response:
     """The payment's page; after a refused action, with its `error` and what was typed."""
-    async with services.db.sessions() as session:
-        record = await payment_record(session, payment_id)
+    record = await reads.record(payment_id)
     if record is None:
         return payment_not_found(request, operator, payment_id)
     try:

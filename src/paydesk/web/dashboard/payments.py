@@ -1,4 +1,5 @@
-"""The payments list: newest first, filtered by a GET form, paged by payment id."""
+"""The payments list: newest first, filtered by a GET form, paged by payment id, read
+through the payments' read model (read_payments.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from paydesk.deps import ServicesDep
 from paydesk.money import SUPPORTED_CURRENCIES
 from paydesk.payments.models import PaymentStatus
-from paydesk.web.dashboard.common import OperatorDep, page
-from paydesk.web.dashboard.payment_queries import PaymentPage, PaymentSearch, search_payments
+from paydesk.web.dashboard.common import OperatorDep, PaymentReadsDep, page
+from paydesk.web.dashboard.read_payments import PaymentPage, PaymentSearch
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -117,7 +117,9 @@ def _cursor(value: str | None, errors: list[str]) -> str | None:
 
 
 @router.get("/payments", response_class=HTMLResponse)
-async def payments_list(request: Request, operator: OperatorDep, services: ServicesDep) -> Response:
+async def payments_list(
+    request: Request, operator: OperatorDep, reads: PaymentReadsDep
+) -> Response:
     filters = Filters.from_query(request)
     search, errors = filters.search()
     before = _cursor(request.query_params.get("before"), errors)
@@ -126,10 +128,7 @@ async def payments_list(request: Request, operator: OperatorDep, services: Servi
         errors.append("That page link is not valid: start again from the newest payments.")
     listing = PaymentPage([], has_newer=False, has_older=False)
     if not errors:
-        async with services.db.sessions() as session:
-            listing = await search_payments(
-                session, search, before_id=before, after_id=after, limit=PAGE_SIZE
-            )
+        listing = await reads.search(search, before_id=before, after_id=after, limit=PAGE_SIZE)
     rows = listing.rows
     context = {
         "section": "payments",

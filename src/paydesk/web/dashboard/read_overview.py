@@ -1,10 +1,10 @@
-"""What the overview counts, and the queries that count it.
+"""The overview's read model: what the overview counts, read in one unit of work.
 
 Payments are counted by the UTC day they were created, their status now and their currency,
 aggregated in the database over a bounded window (the last 30 days); refunds by the day they
 were paid out, from the ledger. Open disputes and what needs an operator (dead or failing
 webhook events, flagged events, undelivered notifications, disabled shop endpoints) are read
-as they stand. The summaries below the queries are pure.
+as they stand. Summing them up for the page is overview.py's.
 """
 
 from __future__ import annotations
@@ -16,29 +16,20 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from paydesk.db import Units
 from paydesk.disputes.models import Dispute
-from paydesk.ledger import repository as ledger
 from paydesk.ledger.models import LedgerKind
+from paydesk.ledger.repository import Total, Window
 from paydesk.notifications.models import (
     EndpointStatus,
     Notification,
     NotificationStatus,
     ShopWebhookEndpoint,
 )
-from paydesk.payments.models import Payment, PaymentStatus
+from paydesk.payments.models import Payment
 from paydesk.payments.state import DISPUTE_OPEN
+from paydesk.unit_of_work import UnitOfWork
 from paydesk.webhooks.models import EventStatus, InboxEvent
-
-COLLECTED = frozenset(
-    {
-        PaymentStatus.SUCCEEDED,
-        PaymentStatus.PARTIALLY_REFUNDED,
-        PaymentStatus.REFUNDED,
-        PaymentStatus.DISPUTED,
-    }
-)
-"""Captured: the money came in, whatever happened to it since (refunds and disputes are
-shown beside it, not taken from it)."""
 
 REFUND_KINDS = frozenset({LedgerKind.REFUND, LedgerKind.REFUND_REVERSAL})
 LIST_LIMIT = 10
@@ -66,114 +57,6 @@ class DayTotal:
 
 
 @dataclass(frozen=True, slots=True)
-class SuccessRate:
-    """Collected payments among the finished ones (collected or failed)."""
-
-    collected: int
-    finished: int
-
-    @property
-    def percent(self) -> int | None:
-        """Rounded down, so that 199 of 200 never reads as 100%."""
-        return None if not self.finished else self.collected * 100 // self.finished
-
-
-@dataclass(frozen=True, slots=True)
-class CurrencySummary:
-    currency: str
-    payments: int
-    collected: Tally
-    refunded: int  # paid out in the period, from the ledger, as a positive amount
-
-
-@dataclass(frozen=True)
-class Period:
-    """Payments created in a period, and refunds paid out in it."""
-
-    by_status: dict[tuple[str, str], Tally]  # (currency, status) → tally
-    currencies: list[CurrencySummary]  # most payments first
-    rate: SuccessRate
-
-
-def summarise(totals: Iterable[DayTotal], refunds: dict[str, int]) -> Period:
-    """The period's tallies per currency and status, what each currency collected, and the
-    success rate; `refunds` is what the ledger paid out per currency in the same period."""
-    by_status: dict[tuple[str, str], Tally] = {}
-    for total in totals:
-        key = (total.currency, total.status)
-        by_status[key] = by_status.get(key, Tally()) + total.tally
-    payments: dict[str, int] = {}
-    collected: dict[str, Tally] = {}
-    for (currency, status), tally in by_status.items():
-        payments[currency] = payments.get(currency, 0) + tally.count
-        if status in COLLECTED:
-            collected[currency] = collected.get(currency, Tally()) + tally
-    currencies = sorted(
-        set(payments) | {c for c, amount in refunds.items() if amount},
-        key=lambda c: (-payments.get(c, 0), c),
-    )
-    failed = sum(t.count for (_, s), t in by_status.items() if s == PaymentStatus.FAILED)
-    succeeded = sum(tally.count for tally in collected.values())
-    return Period(
-        by_status=by_status,
-        currencies=[
-            CurrencySummary(
-                currency,
-                payments.get(currency, 0),
-                collected.get(currency, Tally()),
-                refunds.get(currency, 0),
-            )
-            for currency in currencies
-        ],
-        rate=SuccessRate(succeeded, succeeded + failed),
-    )
-
-
-def refunds_by_currency(totals: Iterable[ledger.Total]) -> dict[str, int]:
-    """Refunds paid out per currency, less refunds that failed afterwards, as positive amounts."""
-    refunded: dict[str, int] = {}
-    for total in totals:
-        if total.kind in REFUND_KINDS:
-            refunded[total.currency] = refunded.get(total.currency, 0) - total.amount
-    return refunded
-
-
-async def payment_totals(session: AsyncSession, since: datetime) -> list[DayTotal]:
-    """Payments created at or after `since`, per UTC day, status and currency."""
-    day = _utc_day(session)
-    rows = await session.execute(
-        select(
-            day,
-            Payment.status,
-            Payment.currency,
-            func.count(),
-            func.sum(Payment.amount),
-        )
-        .where(Payment.created_at >= since)
-        .group_by(day, Payment.status, Payment.currency)
-    )
-    return [
-        DayTotal(date.fromisoformat(str(day)), status, currency, Tally(int(count), int(amount)))
-        for day, status, currency, count, amount in rows
-    ]
-
-
-def _utc_day(session: AsyncSession) -> ColumnElement[str]:
-    """`YYYY-MM-DD` of the payment's creation in UTC. SQLite stores UTC already; PostgreSQL's
-    `date()` would use the session's time zone. Literals, not parameters, so that PostgreSQL
-    sees the same expression in SELECT and GROUP BY."""
-    if session.get_bind().dialect.name == "sqlite":
-        return func.date(Payment.created_at)
-    utc = func.timezone(literal_column("'UTC'"), Payment.created_at)
-    return func.to_char(utc, literal_column("'YYYY-MM-DD'"))
-
-
-async def ledger_totals_since(session: AsyncSession, since: datetime) -> list[ledger.Total]:
-    """Money moved since `since`, per currency and kind (charges, refunds, disputes)."""
-    return list(await ledger.totals(session, ledger.Window(start=since)))
-
-
-@dataclass(frozen=True, slots=True)
 class OpenDispute:
     id: str
     payment_id: str
@@ -183,31 +66,6 @@ class OpenDispute:
     currency: str
     evidence_due_by: datetime | None
     evidence_submitted: bool
-
-
-async def open_disputes(session: AsyncSession) -> tuple[int, list[OpenDispute]]:
-    """How many disputes are open, and the first few by evidence due date (none: last)."""
-    is_open = Dispute.status.in_(sorted(DISPUTE_OPEN))
-    count = await session.scalar(select(func.count()).select_from(Dispute).where(is_open))
-    rows = await session.scalars(
-        select(Dispute)
-        .where(is_open)
-        .order_by(Dispute.evidence_due_by.is_(None), Dispute.evidence_due_by, Dispute.id)
-        .limit(LIST_LIMIT)
-    )
-    return int(count or 0), [
-        OpenDispute(
-            d.id,
-            d.payment_id,
-            d.status,
-            d.reason,
-            d.amount,
-            d.currency,
-            d.evidence_due_by,
-            d.evidence_submitted,
-        )
-        for d in rows
-    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +125,104 @@ class Attention:
         )
 
 
-async def attention(session: AsyncSession, flagged_since: datetime) -> Attention:
+@dataclass(frozen=True)
+class Figures:
+    """Everything the overview shows, as it stood at one moment."""
+
+    totals: list[DayTotal]  # payments created since the period began
+    month_refunds: dict[str, int]  # refunds paid out since the period began, per currency
+    today_refunds: dict[str, int]  # refunds paid out today, per currency
+    disputes_open: int
+    disputes: list[OpenDispute]  # the first few by evidence due date
+    attention: Attention
+
+
+class OverviewReadModel:
+    """The overview's figures, read across payments, the ledger, disputes, the inbox and the
+    outbox in one unit of work that only reads."""
+
+    def __init__(self, units: Units[UnitOfWork]) -> None:
+        self.units = units
+
+    async def figures(self, *, since: datetime, today_start: datetime) -> Figures:
+        """Payments created and refunds paid out since `since`, refunds paid out since
+        `today_start`, open disputes, and what needs attention (events flagged since
+        `since`)."""
+        async with self.units.reading() as work:
+            month_refunds = await work.ledger.totals(Window(start=since))
+            today_refunds = await work.ledger.totals(Window(start=today_start))
+            return Figures(
+                totals=await _payment_totals(work.session, since),
+                month_refunds=refunds_by_currency(month_refunds),
+                today_refunds=refunds_by_currency(today_refunds),
+                disputes_open=await _open_disputes_count(work.session),
+                disputes=await _open_disputes(work.session),
+                attention=await _attention(work.session, flagged_since=since),
+            )
+
+
+async def _payment_totals(session: AsyncSession, since: datetime) -> list[DayTotal]:
+    """Payments created at or after `since`, per UTC day, status and currency."""
+    day = _utc_day(session)
+    rows = await session.execute(
+        select(
+            day,
+            Payment.status,
+            Payment.currency,
+            func.count(),
+            func.sum(Payment.amount),
+        )
+        .where(Payment.created_at >= since)
+        .group_by(day, Payment.status, Payment.currency)
+    )
+    return [
+        DayTotal(date.fromisoformat(str(day)), status, currency, Tally(int(count), int(amount)))
+        for day, status, currency, count, amount in rows
+    ]
+
+
+def _utc_day(session: AsyncSession) -> ColumnElement[str]:
+    """`YYYY-MM-DD` of the payment's creation in UTC. SQLite stores UTC already; PostgreSQL's
+    `date()` would use the session's time zone. Literals, not parameters, so that PostgreSQL
+    sees the same expression in SELECT and GROUP BY."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.date(Payment.created_at)
+    utc = func.timezone(literal_column("'UTC'"), Payment.created_at)
+    return func.to_char(utc, literal_column("'YYYY-MM-DD'"))
+
+
+_DISPUTE_IS_OPEN = Dispute.status.in_(sorted(DISPUTE_OPEN))
+
+
+async def _open_disputes_count(session: AsyncSession) -> int:
+    count = await session.scalar(select(func.count()).select_from(Dispute).where(_DISPUTE_IS_OPEN))
+    return int(count or 0)
+
+
+async def _open_disputes(session: AsyncSession) -> list[OpenDispute]:
+    """The first few open disputes by evidence due date (none: last)."""
+    rows = await session.scalars(
+        select(Dispute)
+        .where(_DISPUTE_IS_OPEN)
+        .order_by(Dispute.evidence_due_by.is_(None), Dispute.evidence_due_by, Dispute.id)
+        .limit(LIST_LIMIT)
+    )
+    return [
+        OpenDispute(
+            d.id,
+            d.payment_id,
+            d.status,
+            d.reason,
+            d.amount,
+            d.currency,
+            d.evidence_due_by,
+            d.evidence_submitted,
+        )
+        for d in rows
+    ]
+
+
+async def _attention(session: AsyncSession, *, flagged_since: datetime) -> Attention:
     """Dead and failing inbox events, events flagged since `flagged_since`, dead
     notifications and those being retried, and disabled shop endpoints."""
     events = {
@@ -346,9 +301,10 @@ def _undelivered(row: Notification) -> Undelivered:
     )
 
 
-_STATUS_ORDER: dict[str, int] = {status: index for index, status in enumerate(PaymentStatus)}
-
-
-def status_rank(status: str) -> tuple[int, str]:
-    """Sorts statuses in the order a payment moves through them; unknown ones last."""
-    return _STATUS_ORDER.get(status, len(_STATUS_ORDER)), status
+def refunds_by_currency(totals: Iterable[Total]) -> dict[str, int]:
+    """Refunds paid out per currency, less refunds that failed afterwards, as positive amounts."""
+    refunded: dict[str, int] = {}
+    for total in totals:
+        if total.kind in REFUND_KINDS:
+            refunded[total.currency] = refunded.get(total.currency, 0) - total.amount
+    return refunded

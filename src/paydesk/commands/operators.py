@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from paydesk.cli_support import run_with_database
-from paydesk.db import Database
-from paydesk.operators.service import create_operator, set_password
+from paydesk.commands.support import fail, run_with_services
+from paydesk.composition import Services
 
 operators_app = typer.Typer(help="Operators who sign in to the dashboard.", no_args_is_help=True)
 
@@ -28,25 +27,21 @@ Password = Annotated[
 def operators_create(email: str, password: Password) -> None:
     """Create an operator who can sign in at /dashboard."""
 
-    async def run(db: Database) -> str:
-        async with db.transaction() as session:
-            operator = await create_operator(session, email, password)
-            return operator.email
+    async def run(services: Services) -> str:
+        return (await services.operators.create(email, password)).email
 
-    typer.echo(f"operator {run_with_database(run)} created")
+    typer.echo(f"operator {run_with_services(run)} created")
 
 
 @operators_app.command("set-password")
 def operators_set_password(email: str, password: Password) -> None:
     """Give an operator a new password; this also unlocks the account and signs it out."""
 
-    async def run(db: Database) -> str | None:
-        async with db.transaction() as session:
-            operator = await set_password(session, email, password)
-            return None if operator is None else operator.email
+    async def run(services: Services) -> str | None:
+        operator = await services.operators.set_password(email, password)
+        return None if operator is None else operator.email
 
-    changed = run_with_database(run)
+    changed = run_with_services(run)
     if changed is None:
-        typer.secho(f"paydesk: no operator {email}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1)
+        raise fail(f"no operator {email}")
     typer.echo(f"password of {changed} changed")

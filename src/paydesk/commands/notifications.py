@@ -6,10 +6,8 @@ from typing import Annotated
 
 import typer
 
-from paydesk.cli_support import run_with_database, settings_or_exit
-from paydesk.db import Database
-from paydesk.notifications import outbox
-from paydesk.notifications.delivery import LEASE, NotificationDelivery
+from paydesk.commands.support import run_with_services
+from paydesk.composition import Services
 from paydesk.notifications.models import NotificationStatus
 
 notifications_app = typer.Typer(
@@ -27,42 +25,38 @@ def notifications_list(
 ) -> None:
     """Notifications, newest first, with their attempts and last error."""
 
-    async def run(db: Database) -> None:
-        async with db.sessions() as session:
-            rows = await outbox.list_notifications(
-                session, status=status, payment_id=payment_id, limit=limit
-            )
+    async def run(services: Services) -> None:
+        rows = await services.notifications.list_notifications(
+            status=status, payment_id=payment_id, limit=limit
+        )
         for n in rows:
             typer.echo(
                 f"{n.id}  {n.channel:<7} {n.kind:<26} {n.status:<9} attempts={n.attempts}"
                 f"  {n.created_at:%Y-%m-%d %H:%M:%S}  {n.recipient}  {n.last_error or ''}".rstrip()
             )
 
-    run_with_database(run)
+    run_with_services(run)
 
 
 @notifications_app.command("retry")
 def notifications_retry(notification_id: str) -> None:
     """Send a dead or pending notification again (the worker sends it)."""
 
-    async def run(db: Database) -> None:
-        async with db.transaction() as session:
-            row = await outbox.retry_notification(session, notification_id, lease=LEASE)
-        typer.echo(f"notification {row.id} is due now")
+    async def run(services: Services) -> str:
+        return (await services.notifications.retry(notification_id)).id
 
-    run_with_database(run)
+    typer.echo(f"notification {run_with_services(run)} is due now")
 
 
 @notifications_app.command("send")
 def notifications_send() -> None:
     """Send every notification that is due, then stop (`paydesk worker` sends them as it runs)."""
-    settings = settings_or_exit()
 
-    async def run(db: Database) -> None:
-        delivery = NotificationDelivery.from_settings(db, settings)
+    async def run(services: Services) -> int:
+        delivery = services.delivery()
         try:
-            typer.echo(f"sent {await delivery.drain()} notification(s)")
+            return await delivery.drain()
         finally:
             await delivery.close()
 
-    run_with_database(run)
+    typer.echo(f"sent {run_with_services(run)} notification(s)")

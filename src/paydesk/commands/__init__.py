@@ -1,0 +1,1 @@
+"""`paydesk …`'s commands, one module per group; paydesk/cli.py puts them together."""

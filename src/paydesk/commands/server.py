@@ -1,0 +1,136 @@
+"""The long-running commands: the API, the worker, the offline sandbox, the demo; and the
+database's migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from typing import Annotated
+
+import typer
+
+from paydesk.commands.support import run_with_services, settings_or_exit
+from paydesk.composition import Services
+from paydesk.logs import configure_logging
+from paydesk.worker.runner import WorkerSchedule
+
+server_app = typer.Typer()
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+
+
+@server_app.command()
+def serve(
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """The HTTP API."""
+    import uvicorn
+
+    from paydesk.app import create_app
+    from paydesk.edge.server import uvicorn_config
+    from paydesk.migrate import upgrade
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    if settings.database_url.startswith("sqlite"):
+        upgrade(settings.database_url)
+    # SQLite has one writer: the API process applies the inbox itself. On PostgreSQL run
+    # `paydesk worker` processes beside it, as many as needed.
+    worker = WorkerSchedule() if settings.runs_worker_in_process else None
+    uvicorn.Server(uvicorn_config(create_app(settings, worker=worker), host=host, port=port)).run()
+
+
+@server_app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Apply what is due, then stop.")] = False,
+) -> None:
+    """Apply the inbox, read missed events from Stripe, reconcile stuck payments."""
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+
+    async def run(services: Services) -> None:
+        if once:
+            typer.echo(f"applied {await services.processor.drain()} event(s)")
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        checkpointer = services.db.checkpointer()
+        background = [checkpointer.run(stop)] if checkpointer is not None else []
+        notifications = services.delivery()
+        try:
+            await asyncio.gather(
+                services.worker(notifications=notifications).run(stop), *background
+            )
+        finally:
+            await notifications.close()
+
+    run_with_services(run, settings=settings)
+
+
+@server_app.command()
+def sandbox(
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 12111,
+    webhook: Annotated[
+        list[str] | None,
+        typer.Option(help="URL=whsec_… : post every event there, signed with that secret."),
+    ] = None,
+    drop_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of webhook deliveries lost.")
+    ] = 0.0,
+    duplicate_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share delivered twice.")
+    ] = 0.0,
+    shuffle_window: Annotated[
+        float, typer.Option(min=0.0, help="Seconds within which deliveries are reordered.")
+    ] = 0.0,
+    seed: Annotated[int | None, typer.Option(help="Make the misbehaviour repeatable.")] = None,
+) -> None:
+    """The offline Stripe sandbox on its own; it can misbehave on request (see also
+    POST /_sandbox/chaos and /_sandbox/chaos/webhooks)."""
+    from paydesk.sandbox import SandboxConfig, WebhookEndpointConfig
+    from paydesk.sandbox.server import run_sandbox
+
+    endpoints = []
+    for spec in webhook or []:
+        url, _, secret = spec.rpartition("=")
+        if not url or not secret.startswith("whsec_"):
+            typer.secho("paydesk: --webhook takes URL=whsec_…", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2)
+        endpoints.append(WebhookEndpointConfig(url=url, secret=secret))
+    configure_logging()
+    config = SandboxConfig(
+        webhook_endpoints=tuple(endpoints),
+        webhook_drop_rate=drop_rate,
+        webhook_duplicate_rate=duplicate_rate,
+        webhook_shuffle_window_seconds=shuffle_window,
+        webhook_chaos_seed=seed,
+    )
+    run_sandbox(host=host, port=port, config=config)
+
+
+@server_app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port for paydesk's API.")] = 8000,
+    sandbox_port: Annotated[int, typer.Option(help="Port for the Stripe sandbox.")] = 12111,
+) -> None:
+    """Everything on loopback with embedded defaults, a scripted purchase and a walkthrough."""
+    from paydesk.demo import run_demo
+
+    # Ctrl-C is the way out: the servers have stopped cleanly by the time it surfaces here.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_demo(port=port, sandbox_port=sandbox_port))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations up to the newest."""
+    from paydesk.migrate import upgrade
+
+    upgrade(settings_or_exit(demo=True).database_url)
+    typer.echo("database is up to date")
