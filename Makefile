@@ -25,15 +25,15 @@ test: $(STAMP) ## run every test (PostgreSQL ones too when it is reachable)
 	$(BIN)/pytest -n auto
 
 lint: $(STAMP) ## ruff, mypy, import-linter (the layers) and deptry (the dependencies)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/deptry src
 
 format: $(STAMP) ## format the code
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
 
 bench: $(STAMP) ## print payments/s, webhook events/s and latency percentiles (see bench/README.md)
 	$(BIN)/python bench/payments.py
