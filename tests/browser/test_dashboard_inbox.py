@@ -71,7 +71,6 @@ async def test_an_operator_finds_a_failing_event_reads_its_error_and_replays_it(
     await page.get_by_text(
         "Last error: PaymentNotFoundYet: no payment for PaymentIntent pi_from_nowhere yet"
     ).wait_for()
-    await page.get_by_text("Traceback (most recent call last)").wait_for()
     assert '"payment_intent": "pi_from_nowhere"' in await page.locator("pre.body").last.inner_text()
     await screenshot("dashboard-webhook-event")
 

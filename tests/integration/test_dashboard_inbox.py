@@ -204,7 +204,7 @@ async def test_an_event_page_shows_its_body_escaped_and_no_header_beyond_the_kep
     assert "Payment none paydesk knows" in seen
 
 
-async def test_an_event_page_shows_the_error_and_traceback_of_a_dead_event(
+async def test_an_event_page_shows_the_error_of_a_dead_event(
     api: Api, dashboard: Dashboard
 ) -> None:
     event = await dead(api)
@@ -213,6 +213,23 @@ async def test_an_event_page_shows_the_error_and_traceback_of_a_dead_event(
     assert "Attempts 3" in seen
     assert "Flag: never resolved: no payment for PaymentIntent pi_nobody yet" in seen
     assert "Last error: PaymentNotFoundYet: no payment for PaymentIntent pi_nobody yet" in seen
+    assert "Traceback" not in seen  # nothing crashed: the payment never came
+
+
+async def test_an_event_page_shows_the_traceback_of_a_crash(
+    api: Api, dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order, payment = await api.paid_order()
+
+    async def disk_full(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(payments_service, "record_news", disk_full)
+    intent = se.payment_intent(payment["stripe_payment_intent_id"], "succeeded", order["amount"])
+    event = await stored(api, se.event("payment_intent.succeeded", intent))
+    await api.processor.drain()
+    seen = text(await dashboard.client.get(f"/dashboard/webhooks/{event['id']}"))
+    assert "Last error: RuntimeError: the disk is full" in seen
     assert "Traceback of the last failed attempt Traceback (most recent call last):" in seen
 
 
@@ -240,18 +257,18 @@ async def test_replaying_one_event_makes_it_due_and_the_worker_applies_it(
     api: Api, dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     order, payment = await api.paid_order()
-    real = payments_service.record_facts
+    real = payments_service.record_news
 
     async def disk_full(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(payments_service, "record_facts", disk_full)
+    monkeypatch.setattr(payments_service, "record_news", disk_full)
     intent = se.payment_intent(payment["stripe_payment_intent_id"], "succeeded", order["amount"])
     event = await stored(api, se.event("payment_intent.succeeded", intent))
     await api.processor.drain()
     gone = await row(api, event)
     assert (gone.status, gone.attempts) == (EventStatus.DEAD, 3)
-    monkeypatch.setattr(payments_service, "record_facts", real)
+    monkeypatch.setattr(payments_service, "record_news", real)
 
     answer = await dashboard.post(f"/dashboard/webhooks/{event['id']}/replay")
     assert answer.status_code == 303

@@ -52,10 +52,12 @@ async def test_a_worker_killed_mid_transaction_leaves_the_event_to_the_next(
         "STRIPE_API_BASE": "http://127.0.0.1:9",  # never called: --once only drains the inbox
     }
     command = (sys.executable, "-m", "paydesk.cli", "worker", "--once")
-    # Hold the payment's row, so that the worker claims the event and then waits, mid-way.
+    # Hold the order's row, so that the worker claims the event, locks the payment, records
+    # its facts and then waits to mark the order paid, mid-way. (A locked payment is skipped,
+    # not waited for: its events stay due for the next pass.)
     async with api.db.engine.connect() as holder:
         await holder.execute(
-            text("SELECT id FROM payments WHERE id = :id FOR UPDATE"), {"id": payment["id"]}
+            text("SELECT id FROM orders WHERE id = :id FOR UPDATE"), {"id": order["id"]}
         )
         doomed = await asyncio.create_subprocess_exec(
             *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE

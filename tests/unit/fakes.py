@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,15 +55,22 @@ class FakeOrders:
     ) -> Order | None:
         return self.store.orders.get(order_id)
 
-    async def items(self, order_id: str, *, limit: int) -> Sequence[OrderItem]:
-        return list(self.store.orders[order_id].items)[:limit]
+    async def items_of(self, order_ids: Collection[str]) -> dict[str, list[OrderItem]]:
+        return {order_id: list(self.store.orders[order_id].items) for order_id in order_ids}
+
+    async def customer_emails(self, order_ids: Collection[str]) -> dict[str, str]:
+        return {i: self.store.orders[i].customer_email for i in order_ids}
+
+    async def statuses(self, order_ids: Collection[str]) -> dict[str, OrderStatus]:
+        return {i: OrderStatus(self.store.orders[i].status) for i in order_ids}
 
     async def add(self, order: Order) -> None:
         order.status = order.status or OrderStatus.PENDING_PAYMENT
         self.store.orders[order.id] = order
 
-    async def set_status(self, order_id: str, status: OrderStatus) -> None:
-        self.store.orders[order_id].status = status
+    async def set_statuses(self, statuses: Mapping[str, OrderStatus]) -> None:
+        for order_id, status in statuses.items():
+            self.store.orders[order_id].status = status
 
 
 class FakePayments:
@@ -92,16 +99,22 @@ class FakePayments:
     def add(self, payment: Payment) -> None:
         self.store.payments[payment.id] = payment
 
-    async def add_timeline_entry(self, entry: PaymentEvent) -> int:
-        entry.id = next(_ids)
-        entry.created_at = utcnow()
-        self.store.timeline.append(entry)
-        return entry.id
+    async def add_timeline_entries(self, entries: Sequence[PaymentEvent]) -> None:
+        for entry in entries:
+            entry.id = next(_ids)
+            entry.created_at = utcnow()
+            self.store.timeline.append(entry)
 
     async def timeline(self, payment_ids: Sequence[str]) -> list[PaymentEvent]:
         return [e for e in self.store.timeline if e.payment_id in payment_ids]
 
     async def facts(self, payment_id: str) -> list[Fact]:
+        return (await self.facts_by_payment([payment_id]))[payment_id]
+
+    async def facts_by_payment(self, payment_ids: Sequence[str]) -> dict[str, list[Fact]]:
+        return {payment_id: self._facts(payment_id) for payment_id in payment_ids}
+
+    def _facts(self, payment_id: str) -> list[Fact]:
         return [
             Fact(
                 kind=FactKind(row.kind),

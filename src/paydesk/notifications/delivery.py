@@ -19,13 +19,16 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
+import orjson
+
 from paydesk.config import Settings
 from paydesk.db import Units, utcnow
-from paydesk.notifications.mailer import Mailer, TemplateProblem
+from paydesk.notifications.mailer import Line, Mailer, TemplateProblem
 from paydesk.notifications.models import (
     Channel,
     EndpointStatus,
@@ -35,6 +38,7 @@ from paydesk.notifications.models import (
 )
 from paydesk.notifications.repository import OutboxRepository
 from paydesk.notifications.shop_webhooks import WebhookSender, deliver
+from paydesk.orders.repository import OrderRepository
 from paydesk.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,9 @@ class DeliveryWork(Protocol):
     @property
     def outbox(self) -> OutboxRepository: ...
 
+    @property
+    def orders(self) -> OrderRepository: ...
+
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
@@ -73,6 +80,7 @@ class Claim:
     attempt_id: int
     attempt: int  # the row's attempt count once this one began
     endpoint: ShopWebhookEndpoint | None
+    items: Sequence[Line] = ()  # an e-mail's: the order's items, read when it is claimed
 
 
 @dataclass(frozen=True)
@@ -154,8 +162,19 @@ class NotificationDelivery:
                 row.next_attempt_at = now + self.policy.lease
                 started.append((row, endpoint))
             attempts = await work.outbox.start_attempts([row for row, _ in started], at=now)
+            orders = {row.id: _order_id(row) for row, e in started if e is None}
+            items = await work.orders.items_of({o for o in orders.values() if o is not None})
             claims = [
-                Claim(notification=row, attempt_id=attempt.id, attempt=row.attempts, endpoint=e)
+                Claim(
+                    notification=row,
+                    attempt_id=attempt.id,
+                    attempt=row.attempts,
+                    endpoint=e,
+                    items=[
+                        Line(i.name, i.quantity, i.unit_amount)
+                        for i in items.get(orders.get(row.id) or "", [])
+                    ],
+                )
                 for (row, e), attempt in zip(started, attempts, strict=True)
             ]
         return claims, len(rows)
@@ -182,7 +201,7 @@ class NotificationDelivery:
         notification = claim.notification
         if notification.channel == Channel.EMAIL:
             try:
-                message = self.mailer.compose(notification)
+                message = self.mailer.compose(notification, claim.items)
             except TemplateProblem as problem:
                 return Outcome(False, error=f"cannot render: {problem}", final=True)
             mail = await self.mailer.send(message)
@@ -238,6 +257,15 @@ class NotificationDelivery:
                 )
             if endpoint_id is not None:
                 await _endpoint_failing(work.outbox, endpoint_id, outcome, row.id)
+
+
+def _order_id(row: Notification) -> str | None:
+    """The order an e-mail is about, if its payload can say (if not, rendering it fails)."""
+    try:
+        order_id = orjson.loads(row.payload)["order"]["id"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return order_id if isinstance(order_id, str) else None
 
 
 def _dead(row: Notification, error: str, reason: str | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,9 +31,6 @@ from paydesk.payments.changes import DisputeMoved, PaymentState, RefundMoved, St
 from paydesk.payments.models import PaymentStatus
 
 log = logging.getLogger(__name__)
-
-# An e-mail lists at most this many of the order's items.
-_MAX_ITEMS = 100
 
 # A payment enters `succeeded` from one of these only once: Stripe never un-succeeds a
 # PaymentIntent. Coming back to it from a refund or a dispute is not a new payment.
@@ -59,25 +57,33 @@ class NotificationsWork(Protocol):
     def orders(self) -> OrderRepository: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Notice:
+    """One change's news: an e-mail to the customer, if any, and the shop's events."""
+
+    payment: PaymentState
+    order_status: str
+    cause: str
+    email: EmailKind | None
+    events: Sequence[EventType]
+    extra: dict[str, Any]
+
+
 async def payment_status_changed(work: NotificationsWork, changes: Sequence[StatusChanged]) -> None:
     """A receipt, a failure or a cancellation for the customer; the same news for the shop."""
+    notices = []
     for change in changes:
         email, events = _news(change)
-        if not events:
-            continue
-        extra = {
-            "previous_status": change.from_status,
-            "review_reason": change.payment.review_reason,
-        }
-        await _queue(
-            work,
-            change.payment,
-            change.order_status,
-            cause=f"timeline:{change.timeline_id}",
-            email=email,
-            events=events,
-            extra=extra,
-        )
+        if events:
+            extra = {
+                "previous_status": change.from_status,
+                "review_reason": change.payment.review_reason,
+            }
+            cause = f"timeline:{change.timeline_id}"
+            notices.append(
+                _Notice(change.payment, change.order_status, cause, email, events, extra)
+            )
+    await _queue(work, notices)
 
 
 def _news(change: StatusChanged) -> tuple[EmailKind | None, list[EventType]]:
@@ -99,84 +105,92 @@ def _news(change: StatusChanged) -> tuple[EmailKind | None, list[EventType]]:
 async def refund_moved(work: NotificationsWork, changes: Sequence[RefundMoved]) -> None:
     """A refund that has just succeeded: the customer hears it is on its way, the shop
     whether the payment is now refunded in full or in part."""
-    for change in changes:
-        if change.status != "succeeded" or change.previous == "succeeded":
-            continue
+    succeeded = [c for c in changes if c.status == "succeeded" and c.previous != "succeeded"]
+    orders = await work.orders.statuses({c.payment.order_id for c in succeeded})
+    notices = []
+    for change in succeeded:
         full = change.payment.status == PaymentStatus.REFUNDED
         event = EventType.PAYMENT_REFUNDED if full else EventType.PAYMENT_PARTIALLY_REFUNDED
-        await _queue(
-            work,
-            change.payment,
-            await _order_status(work, change.payment),
-            cause=f"refund:{change.refund_id}",
-            email=EmailKind.REFUND_ISSUED,
-            events=[event],
-            extra={"refund": {"id": change.refund_id, "amount": change.amount, "full": full}},
+        refund = {"id": change.refund_id, "amount": change.amount, "full": full}
+        notices.append(
+            _Notice(
+                change.payment,
+                orders[change.payment.order_id],
+                f"refund:{change.refund_id}",
+                EmailKind.REFUND_ISSUED,
+                [event],
+                {"refund": refund},
+            )
         )
+    await _queue(work, notices)
 
 
 async def dispute_moved(work: NotificationsWork, changes: Sequence[DisputeMoved]) -> None:
     """A dispute was opened or closed: the shop hears, the customer (who opened it with
     their bank) does not; each once, as the cause names the dispute and which it was."""
+    orders = await work.orders.statuses({c.payment.order_id for c in changes})
+    notices = []
     for change in changes:
         closed = change.status in DISPUTE_CLOSED_STATUSES
         event = EventType.DISPUTE_CLOSED if closed else EventType.DISPUTE_OPENED
-        await _queue(
-            work,
-            change.payment,
-            await _order_status(work, change.payment),
-            cause=f"dispute:{change.dispute_id}:{'closed' if closed else 'opened'}",
-            email=None,
-            events=[event],
-            extra={"dispute": {"id": change.dispute_id, "status": change.status}},
+        notices.append(
+            _Notice(
+                change.payment,
+                orders[change.payment.order_id],
+                f"dispute:{change.dispute_id}:{'closed' if closed else 'opened'}",
+                None,
+                [event],
+                {"dispute": {"id": change.dispute_id, "status": change.status}},
+            )
         )
+    await _queue(work, notices)
 
 
-async def _order_status(work: NotificationsWork, payment: PaymentState) -> str:
-    order = await work.orders.get(payment.order_id)
-    assert order is not None  # a payment's order is never deleted
-    return order.status
-
-
-async def _queue(
-    work: NotificationsWork,
-    payment: PaymentState,
-    order_status: str,
-    *,
-    cause: str,
-    email: EmailKind | None,
-    events: Sequence[EventType],
-    extra: dict[str, Any],
-) -> None:
+async def _queue(work: NotificationsWork, notices: Sequence[_Notice]) -> None:
+    """Queues every notice's messages in one statement; if that fails, each notice alone,
+    so that a problem loses only its own messages."""
+    if not notices:
+        return
     try:
-        async with work.session.begin_nested():
-            now = utcnow()
-            messages: list[Message] = []
-            if email is not None:
-                order = await work.orders.get(payment.order_id)
-                assert order is not None
-                items = [
-                    {
-                        "name": i.name,
-                        "sku": i.sku,
-                        "quantity": i.quantity,
-                        "unit_amount": i.unit_amount,
-                    }
-                    for i in await work.orders.items(order.id, limit=_MAX_ITEMS)
-                ]
-                head = {"id": order.id, "amount": order.amount, "currency": order.currency}
-                body = email_payload(email, payment, head, items, extra, now)
+        await _queue_in_savepoint(work, notices)
+    except Exception:
+        if len(notices) == 1:
+            _lost(notices[0])
+            return
+        for notice in notices:
+            try:
+                await _queue_in_savepoint(work, [notice])
+            except Exception:
+                _lost(notice)
+
+
+def _lost(notice: _Notice) -> None:
+    # The payment's change stands; this notification is lost, and said so loudly.
+    log.exception(
+        "could not queue notifications for payment %s (cause %s)", notice.payment.id, notice.cause
+    )
+
+
+async def _queue_in_savepoint(work: NotificationsWork, notices: Sequence[_Notice]) -> None:
+    async with work.session.begin_nested():
+        now = utcnow()
+        endpoints = await work.outbox.enabled_endpoints()
+        customers = await work.orders.customer_emails(
+            {n.payment.order_id for n in notices if n.email is not None}
+        )
+        messages: list[Message] = []
+        for notice in notices:
+            payment = notice.payment
+            if notice.email is not None:
+                body = email_payload(notice.email, payment, notice.extra, now)
+                customer = customers[payment.order_id]
                 messages.append(
-                    Message(Channel.EMAIL, email, cause, order.customer_email, payment.id, body)
+                    Message(Channel.EMAIL, notice.email, notice.cause, customer, payment.id, body)
                 )
-            endpoints = await work.outbox.enabled_endpoints()
-            for event in events:
-                body = webhook_payload(event, payment, order_status, extra, now)
+            for event in notice.events:
+                body = webhook_payload(event, payment, notice.order_status, notice.extra, now)
                 messages.extend(
-                    Message(Channel.WEBHOOK, event, cause, endpoint.id, payment.id, body)
+                    Message(Channel.WEBHOOK, event, notice.cause, endpoint.id, payment.id, body)
                     for endpoint in subscribed(endpoints, event)
                 )
-            await work.outbox.queue(messages)
-    except Exception:
-        # The payment's change stands; this notification is lost, and said so loudly.
-        log.exception("could not queue notifications for payment %s (cause %s)", payment.id, cause)
+        await work.outbox.queue(messages)

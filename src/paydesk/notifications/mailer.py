@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -31,6 +32,15 @@ _SUBJECTS = {
     EmailKind.REFUND_ISSUED: "A refund for order {order_id} is on its way",
     EmailKind.PAYMENT_CANCELED: "Your payment for order {order_id} was canceled",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One of the order's items, as an e-mail lists it."""
+
+    name: str
+    quantity: int
+    unit_amount: int
 
 
 class TemplateProblem(Exception):
@@ -66,13 +76,14 @@ class Mailer:
         # Connections still saying QUIT; held here so that they run to the end.
         self._leaving: set[asyncio.Task[None]] = set()
 
-    def compose(self, notification: Notification) -> EmailMessage:
-        """The message for a queued e-mail; its Message-ID is the notification's, so a
-        receiver can tell a resend after a lost answer from a new message."""
+    def compose(self, notification: Notification, items: Sequence[Line]) -> EmailMessage:
+        """The message for a queued e-mail, listing the order's `items`; its Message-ID is
+        the notification's, so a receiver can tell a resend after a lost answer from a new
+        message."""
         try:
             payload = orjson.loads(notification.payload)
             kind = EmailKind(payload["template"])
-            context = self._context(payload)
+            context = self._context(payload, items)
             text = self.templates.get_template(f"{kind}.txt").render(context)
             html = self.templates.get_template(f"{kind}.html").render(context)
         except Exception as exc:
@@ -87,23 +98,23 @@ class Mailer:
         message.add_alternative(html, subtype="html")
         return message
 
-    def _context(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _context(self, payload: dict[str, Any], items: Sequence[Line]) -> dict[str, Any]:
         order, payment = payload["order"], payload["payment"]
         currency = order["currency"]
-        items = [
+        lines = [
             {
-                **item,
-                "unit_display": format_amount(item["unit_amount"], currency),
-                "total_display": format_amount(item["unit_amount"] * item["quantity"], currency),
+                "name": item.name,
+                "quantity": item.quantity,
+                "unit_display": format_amount(item.unit_amount, currency),
+                "total_display": format_amount(item.unit_amount * item.quantity, currency),
             }
-            for item in payload["items"]
+            for item in items
         ]
         refund = payload.get("refund")
         return {
             "order": order,
             "payment": payment,
-            "items": items,
-            "items_truncated": payload.get("items_truncated", False),
+            "items": lines,
             "total_display": format_amount(order["amount"], currency),
             "refund": refund,
             "refund_display": format_amount(refund["amount"], currency) if refund else None,

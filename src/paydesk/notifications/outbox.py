@@ -15,7 +15,7 @@ from paydesk.payments.changes import PaymentState
 # A delivery attempt's error while its message is on the wire; it stays if the worker stopped.
 SENDING = "sending; no outcome recorded"
 
-# A shop webhook's body stays well under this; the e-mail's item list is cut to fit.
+# A shop webhook's body stays well under this.
 MAX_PAYLOAD_BYTES = 20_000
 
 
@@ -44,19 +44,14 @@ DISPUTE_CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed"})
 
 
 def email_payload(
-    kind: EmailKind,
-    payment: PaymentState,
-    order: dict[str, Any],
-    items: list[dict[str, Any]],
-    extra: dict[str, Any],
-    at: datetime,
+    kind: EmailKind, payment: PaymentState, extra: dict[str, Any], at: datetime
 ) -> bytes:
-    """What the e-mail says, as of the change; rendered when it is sent. `order` holds the
-    order's id, amount and currency."""
+    """What the e-mail says, as of the change; rendered when it is sent, with the order's
+    items as they are then (an order's items never change)."""
     body: dict[str, Any] = {
         "template": kind,
         "at": at.isoformat(),
-        "order": order,
+        "order": {"id": payment.order_id, "amount": payment.amount, "currency": payment.currency},
         "payment": {
             "id": payment.id,
             "status": payment.status,
@@ -64,15 +59,9 @@ def email_payload(
             "currency": payment.currency,
             "error_message": payment.last_error_message,
         },
-        "items": items,
         **extra,
     }
-    encoded = orjson.dumps(body)
-    while len(encoded) > MAX_PAYLOAD_BYTES and body["items"]:
-        body["items"] = body["items"][: len(body["items"]) // 2]
-        body["items_truncated"] = True
-        encoded = orjson.dumps(body)
-    return encoded
+    return orjson.dumps(body)
 
 
 def webhook_payload(

@@ -16,6 +16,5 @@ class OrdersWork(Protocol):
 
 
 async def follow_payments(work: OrdersWork, statuses: Sequence[tuple[str, OrderStatus]]) -> None:
-    """Sets each order (by id) to its status, in the order given."""
-    for order_id, status in statuses:
-        await work.orders.set_status(order_id, status)
+    """Sets each order (by id) to its status; of several for one order, the last given."""
+    await work.orders.set_statuses(dict(statuses))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,19 +30,42 @@ class OrderRepository:
             select(Order.id).where(Order.checkout_token_hash == token_hash)
         )
 
-    async def items(self, order_id: str, *, limit: int) -> Sequence[OrderItem]:
-        """The order's first `limit` items, in the order the shop listed them."""
-        rows = await self.session.scalars(
-            select(OrderItem)
-            .where(OrderItem.order_id == order_id)
-            .order_by(OrderItem.position)
-            .limit(limit)
+    async def items_of(self, order_ids: Collection[str]) -> dict[str, list[OrderItem]]:
+        """Each order's items, in the order the shop listed them."""
+        found: dict[str, list[OrderItem]] = {order_id: [] for order_id in order_ids}
+        if order_ids:
+            rows = await self.session.scalars(
+                select(OrderItem)
+                .where(OrderItem.order_id.in_(order_ids))
+                .order_by(OrderItem.order_id, OrderItem.position)
+            )
+            for item in rows:
+                found[item.order_id].append(item)
+        return found
+
+    async def customer_emails(self, order_ids: Collection[str]) -> dict[str, str]:
+        if not order_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Order.id, Order.customer_email).where(Order.id.in_(order_ids))
         )
-        return rows.all()
+        return {order_id: email for order_id, email in rows}
+
+    async def statuses(self, order_ids: Collection[str]) -> dict[str, OrderStatus]:
+        if not order_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Order.id, Order.status).where(Order.id.in_(order_ids))
+        )
+        return {order_id: OrderStatus(status) for order_id, status in rows}
 
     async def add(self, order: Order) -> None:
         self.session.add(order)
         await self.session.flush()
 
-    async def set_status(self, order_id: str, status: OrderStatus) -> None:
-        await self.session.execute(update(Order).where(Order.id == order_id).values(status=status))
+    async def set_statuses(self, statuses: Mapping[str, OrderStatus]) -> None:
+        """Each order (by id) takes its status, in one statement."""
+        if statuses:
+            await self.session.execute(
+                update(Order), [{"id": i, "status": status} for i, status in statuses.items()]
+            )

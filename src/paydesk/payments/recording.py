@@ -8,8 +8,11 @@ which serializes every change of a payment."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 
+from paydesk.gateway.types import IntentSnapshot
+from paydesk.orders.models import OrderStatus
 from paydesk.payments.changes import Change, PaymentState, StatusChanged, movements
 from paydesk.payments.models import Cause, Payment, PaymentEvent, PaymentFact, PaymentStatus
 from paydesk.payments.repository import PaymentRepository
@@ -17,88 +20,148 @@ from paydesk.payments.state import Clock, Derived, Fact, derive_status, order_st
 
 
 @dataclass(frozen=True, slots=True)
+class News:
+    """What one answer from Stripe, or one event, says of one payment: the facts it states
+    and what else it changes that no fact states (`also`: a dispute's funds withdrawn).
+    A PaymentIntent also says why its last attempt was declined. `operator` is the
+    dashboard operator whose action it answers, if one did."""
+
+    payment: Payment
+    facts: list[Fact]
+    cause: Cause
+    intent: IntentSnapshot | None = None  # when the news is the PaymentIntent itself
+    stripe_event_id: str | None = None
+    operator: str | None = None
+    also: Sequence[Change] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Recorded:
-    """The payment's status derived from every fact, and what the new facts changed."""
+    """The payment's status derived from every fact, and what the news changed."""
 
     derived: Derived
     changes: list[Change]
 
 
-async def record_facts(
-    payments: PaymentRepository,
-    payment: Payment,
-    facts: list[Fact],
-    *,
-    cause: Cause,
-    stripe_event_id: str | None = None,
-    decline_code: str | None = None,
-    latest_charge: str | None = None,
-    operator: str | None = None,
-) -> Recorded:
-    """Records what Stripe said as facts and derives the status from every fact; a status
-    that changed gets its timeline entry (naming the `operator` who asked, if one did).
-    Facts already known change nothing and cost no write."""
-    known = await payments.facts(payment.id)
-    seen = set(known)
-    new = [fact for fact in dict.fromkeys(facts) if fact not in seen]
-    before = derive_status(known, amount=payment.amount, currency=payment.currency)
-    if not new:
-        _forget_past_errors(payment, before)
-        return Recorded(before, [])
-    await payments.add_facts(
-        [
-            PaymentFact(
-                payment_id=payment.id,
-                fingerprint=fingerprint(fact),
-                kind=fact.kind,
-                stripe_object_id=fact.object_id,
-                stripe_status=fact.status,
-                observed_at=fact.observed_at,
-                clock=fact.clock,
-                amount=fact.amount,
-                currency=fact.currency,
-                amount_received=fact.amount_received,
-                amount_capturable=fact.amount_capturable,
-                amount_refunded=fact.amount_refunded,
-                error_code=fact.error_code,
-                decline_code=decline_code,
-                latest_charge=latest_charge,
-                cause=cause,
-                stripe_event_id=stripe_event_id,
-            )
-            for fact in new
-        ]
+@dataclass(slots=True)
+class _Pending:
+    """A status change whose timeline entry is not written yet (its id names the change)."""
+
+    payment: PaymentState
+    entry: PaymentEvent
+    order_status: OrderStatus
+
+
+async def record_news(payments: PaymentRepository, news: Sequence[News]) -> list[Recorded]:
+    """Records each piece of news in turn as facts, derives each payment's status from every
+    fact, and gives a status that changed its timeline entry. A payment may have several
+    pieces, in the order they happened; facts already known change nothing and cost no write.
+
+    However many payments the news is about, their facts are read in one statement and the
+    new facts, the timeline entries and the payments' new state written in one each."""
+    known = await payments.facts_by_payment(list(dict.fromkeys(n.payment.id for n in news)))
+    seen = {payment_id: set(facts) for payment_id, facts in known.items()}
+    current: dict[str, Derived] = {}
+    rows: list[PaymentFact] = []
+    entries: list[PaymentEvent] = []
+    slots: list[list[Change | _Pending]] = []
+    derivations: list[Derived] = []
+    for item in news:
+        payment = item.payment
+        if item.intent is not None:
+            _note_decline(payment, item.intent)
+        facts, facts_seen = known[payment.id], seen[payment.id]
+        before = current.get(payment.id)
+        if before is None:
+            before = derive_status(facts, amount=payment.amount, currency=payment.currency)
+        new = [fact for fact in dict.fromkeys(item.facts) if fact not in facts_seen]
+        if not new:
+            _forget_past_errors(payment, before)
+            current[payment.id] = before
+            derivations.append(before)
+            slots.append(list(item.also))
+            continue
+        rows.extend(_fact_row(item, fact) for fact in new)
+        facts.extend(new)
+        facts_seen.update(new)
+        derived = derive_status(facts, amount=payment.amount, currency=payment.currency)
+        current[payment.id] = derived
+        derivations.append(derived)
+        _forget_past_errors(payment, derived)
+        changes: list[Change | _Pending] = []
+        if derived.status != payment.status or derived.review_reason != payment.review_reason:
+            entry = _change_status(payment, derived, item)
+            entries.append(entry)
+            changes.append(_Pending(PaymentState.of(payment), entry, order_status_for(derived)))
+        changes.extend(movements(before, derived, PaymentState.of(payment)))
+        changes.extend(item.also)
+        slots.append(changes)
+    await payments.add_facts(rows)
+    await payments.add_timeline_entries(entries)
+    return [
+        Recorded(derived, [_resolved(change) for change in changes])
+        for derived, changes in zip(derivations, slots, strict=True)
+    ]
+
+
+def _note_decline(payment: Payment, intent: IntentSnapshot) -> None:
+    """Keeps what the customer must be told of a declined attempt."""
+    if intent.declined:
+        payment.last_error_code = intent.decline_code or intent.error_code
+        payment.last_error_message = intent.error_message
+
+
+def _fact_row(news: News, fact: Fact) -> PaymentFact:
+    intent = news.intent
+    return PaymentFact(
+        payment_id=news.payment.id,
+        fingerprint=fingerprint(fact),
+        kind=fact.kind,
+        stripe_object_id=fact.object_id,
+        stripe_status=fact.status,
+        observed_at=fact.observed_at,
+        clock=fact.clock,
+        amount=fact.amount,
+        currency=fact.currency,
+        amount_received=fact.amount_received,
+        amount_capturable=fact.amount_capturable,
+        amount_refunded=fact.amount_refunded,
+        error_code=fact.error_code,
+        decline_code=intent.decline_code if intent else None,
+        latest_charge=intent.latest_charge if intent else None,
+        cause=news.cause,
+        stripe_event_id=news.stripe_event_id,
     )
-    derived = derive_status(known + new, amount=payment.amount, currency=payment.currency)
-    _forget_past_errors(payment, derived)
-    changes: list[Change] = []
-    if derived.status != payment.status or derived.review_reason != payment.review_reason:
-        from_status = payment.status
-        payment.status = derived.status
-        payment.review_reason = derived.review_reason
-        if derived.status != PaymentStatus.REQUIRES_ACTION:
-            payment.next_action_url = None
-        timeline_id = await payments.add_timeline_entry(
-            PaymentEvent(
-                payment_id=payment.id,
-                from_status=from_status,
-                to_status=derived.status,
-                cause=cause,
-                stripe_event_id=stripe_event_id,
-                detail=_timeline_detail(derived, payment, operator),
-            )
-        )
-        changes.append(
-            StatusChanged(
-                PaymentState.of(payment),
-                from_status=from_status,
-                to_status=derived.status,
-                order_status=order_status_for(derived),
-                timeline_id=timeline_id,
-            )
-        )
-    changes.extend(movements(before, derived, PaymentState.of(payment)))
-    return Recorded(derived, changes)
+
+
+def _change_status(payment: Payment, derived: Derived, news: News) -> PaymentEvent:
+    """The payment takes its derived status; the timeline entry that says so."""
+    from_status = payment.status
+    payment.status = derived.status
+    payment.review_reason = derived.review_reason
+    if derived.status != PaymentStatus.REQUIRES_ACTION:
+        payment.next_action_url = None
+    return PaymentEvent(
+        payment_id=payment.id,
+        from_status=from_status,
+        to_status=derived.status,
+        cause=news.cause,
+        stripe_event_id=news.stripe_event_id,
+        detail=_timeline_detail(derived, payment, news.operator),
+    )
+
+
+def _resolved(change: Change | _Pending) -> Change:
+    if not isinstance(change, _Pending):
+        return change
+    entry = change.entry
+    return StatusChanged(
+        change.payment,
+        from_status=entry.from_status,
+        to_status=entry.to_status,
+        order_status=change.order_status,
+        timeline_id=entry.id,
+    )
 
 
 def _timeline_detail(derived: Derived, payment: Payment, operator: str | None) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -28,6 +28,47 @@ class PaymentRepository:
         if for_update:
             query = query.with_for_update()
         return await self.session.scalar(query)
+
+    async def lock_by_intents(self, intent_ids: Collection[str]) -> dict[str, Payment]:
+        """The payments of these PaymentIntents, by PaymentIntent id, locked for this unit of
+        work; on PostgreSQL those another holds are left out (`intents_known` tells them from
+        absent ones), so that workers never wait on one another."""
+        if not intent_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(Payment)
+            .where(Payment.stripe_payment_intent_id.in_(intent_ids))
+            .with_for_update(skip_locked=True)
+        )
+        return {str(p.stripe_payment_intent_id): p for p in rows}
+
+    async def lock(self, payment_ids: Collection[str]) -> dict[str, Payment]:
+        """The payments by id, locked as `lock_by_intents` locks them."""
+        if not payment_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(Payment).where(Payment.id.in_(payment_ids)).with_for_update(skip_locked=True)
+        )
+        return {p.id: p for p in rows}
+
+    async def intents_known(self, intent_ids: Collection[str]) -> set[str]:
+        """Which of these PaymentIntents have a payment."""
+        if not intent_ids:
+            return set()
+        rows = await self.session.scalars(
+            select(Payment.stripe_payment_intent_id).where(
+                Payment.stripe_payment_intent_id.in_(intent_ids)
+            )
+        )
+        return {str(intent_id) for intent_id in rows}
+
+    async def ids_known(self, payment_ids: Collection[str]) -> set[str]:
+        """Which of these payments exist."""
+        if not payment_ids:
+            return set()
+        return set(
+            await self.session.scalars(select(Payment.id).where(Payment.id.in_(payment_ids)))
+        )
 
     async def get_open_for_order(self, order_id: str) -> Payment | None:
         """The order's payment that is not canceled; an order has at most one."""
@@ -75,11 +116,12 @@ class PaymentRepository:
     def add(self, payment: Payment) -> None:
         self.session.add(payment)
 
-    async def add_timeline_entry(self, entry: PaymentEvent) -> int:
-        """Writes the entry at once and returns its id (notifications are named after it)."""
-        self.session.add(entry)
-        await self.session.flush()
-        return entry.id
+    async def add_timeline_entries(self, entries: Sequence[PaymentEvent]) -> None:
+        """Writes the entries at once, in one statement, and gives each its id
+        (notifications are named after it)."""
+        if entries:
+            self.session.add_all(entries)
+            await self.session.flush()
 
     async def timeline(self, payment_ids: Sequence[str]) -> list[PaymentEvent]:
         if not payment_ids:
@@ -92,11 +134,18 @@ class PaymentRepository:
         return list(rows)
 
     async def facts(self, payment_id: str) -> list[Fact]:
-        """The payment's facts. Read without flushing: changes made to the payment meanwhile
-        are written once, in one UPDATE, with its new status if it gets one."""
+        return (await self.facts_by_payment([payment_id]))[payment_id]
+
+    async def facts_by_payment(self, payment_ids: Sequence[str]) -> dict[str, list[Fact]]:
+        """Each payment's facts (an empty list for one without). Read without flushing:
+        changes made to the payments meanwhile are written once, with their new status."""
+        found: dict[str, list[Fact]] = {payment_id: [] for payment_id in payment_ids}
+        if not payment_ids:
+            return found
         with self.session.no_autoflush:
             rows = await self.session.execute(
                 select(
+                    PaymentFact.payment_id,
                     PaymentFact.kind,
                     PaymentFact.stripe_object_id,
                     PaymentFact.stripe_status,
@@ -108,24 +157,25 @@ class PaymentRepository:
                     PaymentFact.amount_refunded,
                     PaymentFact.error_code,
                     PaymentFact.clock,
-                ).where(PaymentFact.payment_id == payment_id)
+                ).where(PaymentFact.payment_id.in_(payment_ids))
             )
-        return [
-            Fact(
-                kind=FactKind(row.kind),
-                object_id=row.stripe_object_id,
-                status=row.stripe_status,
-                observed_at=row.observed_at,
-                amount=row.amount,
-                currency=row.currency,
-                amount_received=row.amount_received,
-                amount_capturable=row.amount_capturable,
-                amount_refunded=row.amount_refunded,
-                error_code=row.error_code,
-                clock=Clock(row.clock),
+        for row in rows:
+            found[row.payment_id].append(
+                Fact(
+                    kind=FactKind(row.kind),
+                    object_id=row.stripe_object_id,
+                    status=row.stripe_status,
+                    observed_at=row.observed_at,
+                    amount=row.amount,
+                    currency=row.currency,
+                    amount_received=row.amount_received,
+                    amount_capturable=row.amount_capturable,
+                    amount_refunded=row.amount_refunded,
+                    error_code=row.error_code,
+                    clock=Clock(row.clock),
+                )
             )
-            for row in rows
-        ]
+        return found
 
     async def fact_rows(self, payment_id: str) -> list[PaymentFact]:
         """The recorded facts with what was recorded beside them, in the order recorded."""
@@ -135,8 +185,10 @@ class PaymentRepository:
         return list(rows)
 
     async def add_facts(self, facts: list[PaymentFact]) -> None:
-        """Records the observations, skipping any already recorded (same fingerprint);
-        without flushing, as `facts` reads."""
+        """Records the observations in one statement, skipping any already recorded (same
+        fingerprint); without flushing, as `facts_by_payment` reads."""
+        if not facts:
+            return
         dialect = self.session.get_bind().dialect.name
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PaymentFact)
         with self.session.no_autoflush:

@@ -29,7 +29,7 @@ from paydesk.orders.service import visible_order
 from paydesk.payments.changes import Change
 from paydesk.payments.facts import intent_fact
 from paydesk.payments.models import Cause, Payment, PaymentEvent, PaymentStatus
-from paydesk.payments.recording import record_facts
+from paydesk.payments.recording import News, Recorded, record_news
 from paydesk.payments.repository import PaymentRepository
 from paydesk.payments.state import Derived, Fact
 from paydesk.principals import Customer, Principal
@@ -154,16 +154,9 @@ def link_intent(payment: Payment, intent_id: str) -> None:
         )
 
 
-def note_decline(payment: Payment, intent: IntentSnapshot) -> None:
-    """Keeps what the customer must be told of a declined attempt."""
-    if intent.declined:
-        payment.last_error_code = intent.decline_code or intent.error_code
-        payment.last_error_message = intent.error_message
-
-
 class FactRecorder(Generic[Work]):
-    """Records facts on a payment whose row the caller has locked, and applies what they
-    change through the effects table, all in the caller's unit of work."""
+    """Records news on payments whose rows the caller has locked, and applies what it
+    changes through the effects table, all in the caller's unit of work."""
 
     def __init__(self, effects: ApplyEffects[Work]) -> None:
         self.effects = effects
@@ -175,28 +168,23 @@ class FactRecorder(Generic[Work]):
         facts: list[Fact],
         *,
         cause: Cause,
-        stripe_event_id: str | None = None,
-        decline_code: str | None = None,
-        latest_charge: str | None = None,
+        intent: IntentSnapshot | None = None,
         operator: str | None = None,
-        also: Sequence[Change] = (),
     ) -> Derived:
-        """The payment's derived status, once the facts and their effects are written;
-        `also` are changes the facts do not state (a dispute's funds withdrawn)."""
-        recorded = await record_facts(
-            work.payments,
-            payment,
-            facts,
-            cause=cause,
-            stripe_event_id=stripe_event_id,
-            decline_code=decline_code,
-            latest_charge=latest_charge,
-            operator=operator,
-        )
-        changes = [*recorded.changes, *also]
+        """The payment's derived status, once the facts (what `intent` says, when the
+        facts are the PaymentIntent's) and their effects are written."""
+        news = News(payment, facts, cause, intent=intent, operator=operator)
+        [recorded] = await self.record_all(work, [news])
+        return recorded.derived
+
+    async def record_all(self, work: Work, news: Sequence[News]) -> list[Recorded]:
+        """Each piece of news recorded in order (several may be about one payment), then
+        the effects of everything it changed, in one pass over the effects table."""
+        recorded = await record_news(work.payments, news)
+        changes = [change for each in recorded for change in each.changes]
         if changes:
             await self.effects(work, changes)
-        return recorded.derived
+        return recorded
 
 
 class PaymentService(Generic[Work]):
@@ -366,13 +354,15 @@ class PaymentService(Generic[Work]):
                     confirm_attempts=0,
                 )
                 work.payments.add(payment)
-                await work.payments.add_timeline_entry(
-                    PaymentEvent(
-                        payment_id=payment.id,
-                        from_status=None,
-                        to_status=PaymentStatus.PENDING,
-                        cause=Cause.API,
-                    )
+                await work.payments.add_timeline_entries(
+                    [
+                        PaymentEvent(
+                            payment_id=payment.id,
+                            from_status=None,
+                            to_status=PaymentStatus.PENDING,
+                            cause=Cause.API,
+                        )
+                    ]
                 )
             return payment, order.capture_method, False
 
@@ -461,14 +451,12 @@ class PaymentService(Generic[Work]):
         payment.next_action_url = (
             intent.next_action_url if intent.status == "requires_action" else None
         )
-        note_decline(payment, intent)
         await self.recorder.record(
             work,
             payment,
             [intent_fact(intent, observation.observed_at)],
             cause=observation.cause,
-            decline_code=intent.decline_code,
-            latest_charge=intent.latest_charge,
+            intent=intent,
             operator=observation.operator,
         )
         return payment

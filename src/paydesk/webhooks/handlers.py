@@ -5,7 +5,7 @@ facts change is applied through the effects table (paydesk/effects.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -21,8 +21,9 @@ from paydesk.gateway.types import (
 from paydesk.payments.changes import Change, DisputeFundsMoved, PaymentState
 from paydesk.payments.facts import facts_of
 from paydesk.payments.models import Cause, Payment
+from paydesk.payments.recording import News
 from paydesk.payments.repository import PaymentRepository
-from paydesk.payments.service import FactRecorder, link_intent, note_decline
+from paydesk.payments.service import FactRecorder, link_intent
 from paydesk.payments.state import Clock, Fact
 from paydesk.refunds.service import RefundsWork, link_to_stripe
 
@@ -34,12 +35,20 @@ class EventsWork(RefundsWork, DisputesWork, Protocol):
 Work = TypeVar("Work", bound=EventsWork)
 
 
-class PaymentNotFoundYet(Exception):
+class NotApplied(Exception):
+    """Why an event was not applied."""
+
+
+class PaymentNotFoundYet(NotApplied):
     """The event names a payment paydesk does not have (yet): retry it later."""
 
 
-class NotOurs(Exception):
+class NotOurs(NotApplied):
     """The event is about something paydesk did not create: ignore it."""
+
+
+class PaymentBusy(NotApplied):
+    """Another worker holds the event's payment: leave the event due, for whoever is next."""
 
 
 def observed_at(event: EventSnapshot) -> int:
@@ -48,24 +57,46 @@ def observed_at(event: EventSnapshot) -> int:
     return event.created * 1000
 
 
-async def find_payment(payments: PaymentRepository, event: EventSnapshot) -> Payment:
-    """The payment the event's object belongs to, by PaymentIntent id, or by the paydesk
-    id in the PaymentIntent's metadata when the event overtook our own record of it."""
-    obj = event.object
-    intent_id = intent_id_of(obj)
-    if intent_id is None:
-        raise NotOurs(f"{event.type} {obj.id} names no PaymentIntent")
-    payment = await payments.get_by_intent(intent_id, for_update=True)
-    if payment is not None:
-        return payment
-    if isinstance(obj, IntentSnapshot):
-        if not obj.paydesk_payment_id:
-            raise NotOurs(f"PaymentIntent {intent_id} was not created by paydesk")
-        payment = await payments.get(obj.paydesk_payment_id, for_update=True)
-        if payment is not None:
+async def find_payments(
+    payments: PaymentRepository, events: Sequence[EventSnapshot]
+) -> tuple[dict[str, Payment], dict[str, NotApplied]]:
+    """The payments the events' objects belong to, by PaymentIntent id (or, for an event
+    that overtook our own record of its PaymentIntent, by the paydesk id in its metadata),
+    each locked for this worker; and why each other event has none."""
+    found: dict[str, Payment] = {}
+    unapplied: dict[str, NotApplied] = {}
+    intent_ids = {event.id: intent_id_of(event.object) for event in events}
+    by_intent = await payments.lock_by_intents({i for i in intent_ids.values() if i})
+    missing = [event for event in events if intent_ids[event.id] not in by_intent]
+    held = await payments.intents_known({intent_ids[e.id] or "" for e in missing} - {""})
+    named = {
+        e.object.paydesk_payment_id
+        for e in missing
+        if isinstance(e.object, IntentSnapshot) and e.object.paydesk_payment_id
+    }
+    by_metadata = await payments.lock(named)
+    held_ids = await payments.ids_known(named - by_metadata.keys())
+    for event in events:
+        obj, intent_id = event.object, intent_ids[event.id]
+        if intent_id is None:
+            unapplied[event.id] = NotOurs(f"{event.type} {obj.id} names no PaymentIntent")
+        elif intent_id in by_intent:
+            found[event.id] = by_intent[intent_id]
+        elif intent_id in held:
+            unapplied[event.id] = PaymentBusy(f"payment of PaymentIntent {intent_id} is busy")
+        elif isinstance(obj, IntentSnapshot) and not obj.paydesk_payment_id:
+            unapplied[event.id] = NotOurs(f"PaymentIntent {intent_id} was not created by paydesk")
+        elif isinstance(obj, IntentSnapshot) and obj.paydesk_payment_id in by_metadata:
+            payment = by_metadata[obj.paydesk_payment_id]
             link_intent(payment, intent_id)
-            return payment
-    raise PaymentNotFoundYet(f"no payment for PaymentIntent {intent_id} yet")
+            by_intent[intent_id] = found[event.id] = payment
+        elif isinstance(obj, IntentSnapshot) and obj.paydesk_payment_id in held_ids:
+            unapplied[event.id] = PaymentBusy(f"payment {obj.paydesk_payment_id} is busy")
+        else:
+            unapplied[event.id] = PaymentNotFoundYet(
+                f"no payment for PaymentIntent {intent_id} yet"
+            )
+    return found, unapplied
 
 
 def event_facts(event: EventSnapshot) -> list[Fact]:
@@ -123,28 +154,32 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-async def apply_event(
-    work: Work, recorder: FactRecorder[Work], event: EventSnapshot, handler: Handler
-) -> None:
-    """The event's facts recorded on its payment, and all they change written down."""
-    payment = await find_payment(work.payments, event)
-    obj = event.object
-    refunds = obj.refunds if isinstance(obj, ChargeSnapshot) else ()
-    for refund in [obj] if isinstance(obj, RefundSnapshot) else refunds:
-        await link_to_stripe(work.refunds, refund)
-    if isinstance(obj, DisputeSnapshot):
-        await record_details(work.disputes, payment.id, obj)
-    decline_code = latest_charge = None
-    if isinstance(obj, IntentSnapshot):
-        decline_code, latest_charge = obj.decline_code, obj.latest_charge
-        note_decline(payment, obj)
-    await recorder.record(
-        work,
-        payment,
-        event_facts(event),
-        cause=Cause.WEBHOOK,
-        stripe_event_id=event.id,
-        decline_code=decline_code,
-        latest_charge=latest_charge,
-        also=handler.also(event, PaymentState.of(payment)),
-    )
+async def apply_events(
+    work: Work, recorder: FactRecorder[Work], events: Sequence[tuple[EventSnapshot, Handler]]
+) -> dict[str, NotApplied]:
+    """The events' facts recorded on their payments, in the order given, and all they
+    change written down, in `work`; returns why each event left out was not applied."""
+    payments, unapplied = await find_payments(work.payments, [event for event, _ in events])
+    news = []
+    for event, handler in events:
+        payment = payments.get(event.id)
+        if payment is None:
+            continue
+        obj = event.object
+        refunds = obj.refunds if isinstance(obj, ChargeSnapshot) else ()
+        for refund in [obj] if isinstance(obj, RefundSnapshot) else refunds:
+            await link_to_stripe(work.refunds, refund)
+        if isinstance(obj, DisputeSnapshot):
+            await record_details(work.disputes, payment.id, obj)
+        news.append(
+            News(
+                payment,
+                event_facts(event),
+                Cause.WEBHOOK,
+                intent=obj if isinstance(obj, IntentSnapshot) else None,
+                stripe_event_id=event.id,
+                also=handler.also(event, PaymentState.of(payment)),
+            )
+        )
+    await recorder.record_all(work, news)
+    return unapplied

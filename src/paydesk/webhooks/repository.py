@@ -3,7 +3,7 @@ written (in bulk, keyed by Stripe's event id: an event stored twice is one row).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -29,10 +29,13 @@ class InboxRepository:
         if rows:
             await self.session.execute(inbox_insert(self.session.get_bind().dialect.name), rows)
 
-    async def claim_oldest_due(self) -> InboxEvent | None:
-        """The oldest event that is new, or failed and has waited long enough, locked for
-        this worker (on PostgreSQL, skipping those other workers hold)."""
-        return await self.session.scalar(
+    async def claim_due(
+        self, limit: int, *, event_ids: Collection[str] | None = None
+    ) -> Sequence[InboxEvent]:
+        """The oldest `limit` events that are new, or failed and have waited long enough
+        (of `event_ids` only, when given), oldest first, locked for this worker; on
+        PostgreSQL those other workers hold are skipped."""
+        query = (
             select(InboxEvent)
             .where(
                 or_(
@@ -42,9 +45,39 @@ class InboxRepository:
                 InboxEvent.next_attempt_at <= utcnow(),
             )
             .order_by(InboxEvent.stripe_created, InboxEvent.id)
-            .limit(1)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        if event_ids is not None:
+            query = query.where(InboxEvent.id.in_(event_ids))
+        return (await self.session.scalars(query)).all()
+
+    async def behind_others(self, rows: Sequence[InboxEvent]) -> set[str]:
+        """Which of these claimed events have an older pending event of the same
+        PaymentIntent outside the claim (another worker holds it, or it arrived since):
+        they wait for it, so that a payment's events are applied in the order Stripe made
+        them."""
+        intents = {row.payment_intent_id for row in rows if row.payment_intent_id}
+        if not intents:
+            return set()
+        query = select(
+            InboxEvent.payment_intent_id, InboxEvent.stripe_created, InboxEvent.id
+        ).where(
+            InboxEvent.payment_intent_id.in_(intents),
+            InboxEvent.status == EventStatus.PENDING,
+            InboxEvent.stripe_created <= max(row.stripe_created for row in rows),
+            InboxEvent.id.not_in([row.id for row in rows]),
+        )
+        oldest: dict[str, tuple[int, str]] = {}
+        for intent_id, created, event_id in await self.session.execute(query):
+            first = oldest.setdefault(str(intent_id), (created, event_id))
+            oldest[str(intent_id)] = min(first, (created, event_id))
+        return {
+            row.id
+            for row in rows
+            if row.payment_intent_id in oldest
+            and oldest[row.payment_intent_id] < (row.stripe_created, row.id)
+        }
 
     async def get(self, event_id: str, *, for_update: bool = False) -> InboxEvent | None:
         return await self.session.get(InboxEvent, event_id, with_for_update=for_update)
