@@ -25,6 +25,7 @@ from paydesk.errors import InvalidRequest, PaydeskError
 from paydesk.gateway.base import Gateway
 from paydesk.idempotency.middleware import IdempotencyMiddleware
 from paydesk.ledger.endpoints import router as ledger_router
+from paydesk.logs import configure_logging
 from paydesk.notifications.endpoints import router as notifications_router
 from paydesk.notifications.webhook_endpoints import router as webhook_endpoints_router
 from paydesk.openapi import install_openapi
@@ -117,6 +118,23 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+def create_served_app(settings: Settings) -> FastAPI:
+    """The app `paydesk serve` runs: with a worker in the same process when the settings
+    ask for one (by default on SQLite, which has one writer; on PostgreSQL `paydesk
+    worker` processes apply the inbox)."""
+    worker = WorkerSchedule() if settings.runs_worker_in_process else None
+    return create_app(settings, worker=worker)
+
+
+def create_served_app_from_env() -> FastAPI:
+    """The factory each process of `paydesk serve --workers N` calls once it has started
+    (edge/server.py `serve_processes`): the settings from the environment, which the
+    command checked before starting it, paydesk's logging, and an app of its own."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_served_app(settings)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -13,7 +13,6 @@ import typer
 from paydesk.commands.support import run_with_services, settings_or_exit
 from paydesk.composition import Services
 from paydesk.logs import configure_logging
-from paydesk.worker.runner import WorkerSchedule
 
 server_app = typer.Typer()
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -25,22 +24,39 @@ Host = Annotated[str, typer.Option(help="Address to listen on.")]
 def serve(
     host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API processes sharing the port (PostgreSQL only above 1).")
+    ] = 1,
 ) -> None:
     """The HTTP API."""
     import uvicorn
 
-    from paydesk.app import create_app
-    from paydesk.edge.server import uvicorn_config
+    from paydesk.app import create_served_app, create_served_app_from_env
+    from paydesk.edge.server import serve_processes, uvicorn_config
     from paydesk.migrate import upgrade
 
     settings = settings_or_exit()
+    sqlite = settings.database_url.startswith("sqlite")
+    if sqlite and workers > 1:
+        typer.secho(
+            "paydesk: SQLite has one writer, so serve runs one process on it: use PostgreSQL "
+            "(PAYDESK_DATABASE_URL=postgresql://…) for --workers above 1.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
     configure_logging(settings.log_level)
-    if settings.database_url.startswith("sqlite"):
+    if sqlite:
         upgrade(settings.database_url)
-    # SQLite has one writer: the API process applies the inbox itself. On PostgreSQL run
-    # `paydesk worker` processes beside it, as many as needed.
-    worker = WorkerSchedule() if settings.runs_worker_in_process else None
-    uvicorn.Server(uvicorn_config(create_app(settings, worker=worker), host=host, port=port)).run()
+    if workers == 1:
+        # SQLite has one writer: the API process applies the inbox itself. On PostgreSQL
+        # run `paydesk worker` processes beside it, as many as needed.
+        uvicorn.Server(uvicorn_config(create_served_app(settings), host=host, port=port)).run()
+        return
+    # Each process reads the same environment and builds its own app, database pool and
+    # worker (none by default on PostgreSQL) once it has started.
+    factory = f"{create_served_app_from_env.__module__}:{create_served_app_from_env.__name__}"
+    raise typer.Exit(serve_processes(factory, workers=workers, host=host, port=port))
 
 
 @server_app.command()
@@ -90,9 +106,18 @@ def sandbox(
         float, typer.Option(min=0.0, help="Seconds within which deliveries are reordered.")
     ] = 0.0,
     seed: Annotated[int | None, typer.Option(help="Make the misbehaviour repeatable.")] = None,
+    latency_ms: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Milliseconds every Stripe API call (/v1/…) waits, as Stripe takes 200-500."
+        ),
+    ] = 0,
+    latency_jitter_ms: Annotated[
+        int, typer.Option(min=0, help="Up to this many milliseconds more, at random per call.")
+    ] = 0,
 ) -> None:
     """The offline Stripe sandbox on its own; it can misbehave on request (see also
-    POST /_sandbox/chaos and /_sandbox/chaos/webhooks)."""
+    POST /_sandbox/chaos and /_sandbox/chaos/webhooks) and answer as slowly as Stripe."""
     from paydesk.sandbox import SandboxConfig, WebhookEndpointConfig
     from paydesk.sandbox.server import run_sandbox
 
@@ -110,6 +135,8 @@ def sandbox(
         webhook_duplicate_rate=duplicate_rate,
         webhook_shuffle_window_seconds=shuffle_window,
         webhook_chaos_seed=seed,
+        latency_ms=latency_ms,
+        latency_jitter_ms=latency_jitter_ms,
     )
     run_sandbox(host=host, port=port, config=config)
 

@@ -16,6 +16,10 @@ disputes, events, webhook_endpoints); the sandbox's own controls under /_sandbox
 - `POST /_sandbox/charges/{id}/dispute` `{"reason": r, "amount": n, "inquiry": bool}`
 - `POST /_sandbox/disputes/{id}/close` `{"outcome": "won" | "lost"}`
 
+`SandboxConfig(latency_ms=N, latency_jitter_ms=J)` (`paydesk sandbox --latency-ms N
+--latency-jitter-ms J`) makes every /v1 call wait N ms plus up to J more, as Stripe takes
+200-500 ms, without holding up other calls; the /_sandbox controls and pages never wait.
+
 Test cards beyond approvals and declines: 4000000000000259 (disputed as fraudulent),
 4000000000002685 (disputed, product not received), 4000000000001976 (an inquiry) a moment
 after the charge; refunds to 4000000000007726 stay pending a moment, refunds to

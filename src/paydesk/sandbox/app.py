@@ -22,6 +22,7 @@ from paydesk.sandbox.errors import InvalidRequestError, ResourceMissingError, St
 from paydesk.sandbox.events import EventLog, event_filter
 from paydesk.sandbox.idempotency import KeyedLocks
 from paydesk.sandbox.ids import new_request_id
+from paydesk.sandbox.latency import StripeLatency
 from paydesk.sandbox.listing import LIST_PARAMS, paginate
 from paydesk.sandbox.params import optional_str, reject_unknown
 from paydesk.sandbox.payment_intents import PaymentIntents
@@ -52,6 +53,8 @@ class SandboxApp:
     """The sandbox as an ASGI app: Starlette's router, a `Request-Id` on every answer.
 
     No middleware stack beyond that: the benchmark drives every payment through here.
+    With `config.latency_ms` every /v1 call (preflights aside) first sleeps here, before
+    routing and outside every lock, so calls wait concurrently (see latency.py).
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class SandboxApp:
         self.webhook_chaos = webhook_chaos
         self.scheduler = scheduler
         self.disputes = disputes
+        self.latency = StripeLatency(config.latency_ms, config.latency_jitter_ms)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,14 +87,16 @@ class SandboxApp:
         scope["app"] = self
         header = (b"request-id", request_id.encode())
         # Like api.stripe.com, any origin may call /v1 (Stripe.js does, with a pk_ key).
-        cors = scope["path"].startswith("/v1/")
-        if cors and scope["method"] == "OPTIONS":
+        stripe_api = scope["path"].startswith("/v1/")
+        if stripe_api and scope["method"] == "OPTIONS":
             await Response(status_code=204, headers=_CORS_PREFLIGHT)(scope, receive, send)
             return
+        if stripe_api:
+            await self.latency.wait()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = [header, _CORS_ORIGIN] if cors else [header]
+                extra = [header, _CORS_ORIGIN] if stripe_api else [header]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 

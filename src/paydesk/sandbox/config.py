@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from paydesk.sandbox.latency import check_latency_ms
+
 API_VERSION = "2026-10-28.endive"
 
 
@@ -32,3 +34,11 @@ class SandboxConfig:
     webhook_shuffle_window_seconds: float = 0.0
     webhook_delay_seconds: tuple[float, float] = (0.0, 0.0)
     webhook_chaos_seed: int | None = None
+    # Stripe's answer time: every /v1 call waits latency_ms, plus up to latency_jitter_ms
+    # at random (see latency.py); 0 answers at once.
+    latency_ms: int = 0
+    latency_jitter_ms: int = 0
+
+    def __post_init__(self) -> None:
+        check_latency_ms("latency_ms", self.latency_ms)
+        check_latency_ms("latency_jitter_ms", self.latency_jitter_ms)

@@ -49,7 +49,8 @@ class SandboxServer:
     """The sandbox on 127.0.0.1 in a background thread.
 
     `port=0` picks a free port on the first start; later starts reuse it, and the store is
-    kept, so a test can take the sandbox down mid-flow and bring it back.
+    kept, so a test can take the sandbox down mid-flow and bring it back. The config sets
+    how it behaves, e.g. `SandboxConfig(latency_ms=300)` to answer as slowly as Stripe.
     """
 
     def __init__(
