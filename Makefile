@@ -35,9 +35,10 @@ format: $(STAMP) ## format the code
 	$(BIN)/ruff format src tests bench scripts
 	$(BIN)/ruff check --fix src tests bench scripts
 
-bench: $(STAMP) ## print payments/s, webhook events/s and latency percentiles (see bench/README.md)
+bench: $(STAMP) ## print payments/s, webhook events/s acknowledged and applied, latency percentiles (see bench/README.md)
 	$(BIN)/python bench/payments.py
 	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/applied.py
 
 lock: ## re-pin requirements.lock from pyproject.toml
 	$(BIN)/pip install --quiet uv && $(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock

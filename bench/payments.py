@@ -41,6 +41,9 @@ JSON = {"Content-Type": "application/json"}
 Request = Callable[[aiohttp.ClientSession], Awaitable[str | None]]
 
 
+STRIPE_CALLS_PER_PAYMENT = 2  # create, confirm
+
+
 @dataclass
 class Phase:
     name: str
@@ -176,6 +179,23 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return main, others
 
 
+def tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """`cpu_seconds` of a process and of its children (the processes of
+    `paydesk serve --workers N` under their supervisor), summed."""
+    children: list[int] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+            children.append(int(entry))
+    samples = [cpu_seconds(p) for p in (pid, *children)]
+    return sum(main for main, _ in samples), sum(others for _, others in samples)
+
+
 @dataclass
 class Report:
     command: str
@@ -188,6 +208,8 @@ class Report:
     cpu: dict[str, tuple[float, float]]
     requested: int = 0
     profile: Path | None = None
+    sandbox_latency_ms: int = 0
+    serve_workers: int = 1
 
     @property
     def errors(self) -> int:
@@ -214,6 +236,19 @@ class Report:
             ("healthz p99 ms", f"{ceiling.percentile_ms(99):.2f}", ""),
             ("payments/healthz", f"{p.rate / ceiling.rate:.4f}" if ceiling.rate else "n/a", ""),
         ]
+        if self.sandbox_latency_ms:
+            # Each payment waits for two Stripe calls (create, confirm) in turn: with that
+            # many payments in flight, no server can do better than this.
+            bound = self.concurrency / (STRIPE_CALLS_PER_PAYMENT * self.sandbox_latency_ms / 1000)
+            rows.append(
+                (
+                    "Stripe-bound payments/s",
+                    f"{bound:,.1f}",
+                    f"concurrency / ({STRIPE_CALLS_PER_PAYMENT} calls x "
+                    f"{self.sandbox_latency_ms} ms); measured {p.rate / bound:.3f} of it "
+                    f"(target >= 0.8)",
+                )
+            )
         if p.count:
             for name, (main, others) in self.cpu.items():
                 rows.append(
@@ -227,7 +262,10 @@ class Report:
         width = max(len(r[0]) for r in rows)
         value_width = max(len(r[1]) for r in rows)
         print()
-        print(f"paydesk payments, concurrency {self.concurrency}, {os.cpu_count()} CPUs")
+        print(
+            f"paydesk payments, concurrency {self.concurrency}, {os.cpu_count()} CPUs, "
+            f"serve --workers {self.serve_workers}, Stripe latency {self.sandbox_latency_ms} ms"
+        )
         for label, value, note in rows:
             print(f"  {label:<{width}}  {value:>{value_width}}  {note}".rstrip())
         print(f"  orders created (not timed): {self.orders.count} in {self.orders.elapsed:.2f} s")
@@ -274,14 +312,14 @@ async def run(args: argparse.Namespace, stack: Stack) -> Report:
             "sandbox": stack.sandbox.pid,
             "client": os.getpid(),
         }
-        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        cpu_before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
         if args.profile:
             stack.paydesk.signal(signal.SIGUSR1)
         deadline = time.perf_counter() + args.max_seconds
         payments = await drive(client, "payment", timed, concurrency, deadline)
         if args.profile:
             stack.paydesk.signal(signal.SIGUSR2)
-        cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        cpu_after = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
         healthz_after = await ceiling("healthz")
     cpu = {
         name: (cpu_after[name][0] - cpu_before[name][0], cpu_after[name][1] - cpu_before[name][1])
@@ -298,6 +336,8 @@ async def run(args: argparse.Namespace, stack: Stack) -> Report:
         cpu=cpu,
         requested=args.payments,
         profile=args.profile,
+        sandbox_latency_ms=args.sandbox_latency_ms,
+        serve_workers=args.serve_workers,
     )
 
 
@@ -319,6 +359,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="length of each GET /healthz measurement (one before, one after the payments)",
     )
     parser.add_argument(
+        "--sandbox-latency-ms",
+        type=int,
+        default=0,
+        help="every Stripe API call answers this much later (paydesk sandbox --latency-ms)",
+    )
+    parser.add_argument(
+        "--serve-workers",
+        type=int,
+        default=1,
+        help="paydesk serve --workers N (PostgreSQL only above 1)",
+    )
+    parser.add_argument(
         "--database-url",
         help="a database to use instead of a fresh SQLite file "
         "(e.g. postgresql+asyncpg://user@127.0.0.1/paydesk_bench); it is migrated first",
@@ -333,6 +385,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if min(args.concurrency, args.payments, args.max_seconds, args.healthz_seconds) <= 0:
         parser.error("--concurrency, --payments and the durations must be positive")
+    if args.sandbox_latency_ms < 0 or args.serve_workers < 1:
+        parser.error("--sandbox-latency-ms must not be negative, --serve-workers at least 1")
     if args.warmup < 0:
         parser.error("--warmup must not be negative")
     return args
@@ -344,7 +398,12 @@ def main() -> int:
         args.profile = args.profile.resolve()
         args.profile.unlink(missing_ok=True)
     try:
-        with Stack(database_url=args.database_url, profile_output=args.profile) as stack:
+        with Stack(
+            database_url=args.database_url,
+            profile_output=args.profile,
+            sandbox_latency_ms=args.sandbox_latency_ms,
+            serve_workers=args.serve_workers,
+        ) as stack:
             report = asyncio.run(run(args, stack))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -5,13 +5,18 @@ shop key in it, starts `paydesk sandbox` and `paydesk serve` on free loopback po
 until both answer, and stops them (gracefully, then by force) when the `with` block ends,
 whether it ends normally, on an error or on Ctrl-C. Optionally serve gets webhook signing
 secrets and a choice about its in-process worker, and the sandbox may be left out (Stripe's
-address then points at a closed loopback port: nothing may call it).
+address then points at a closed loopback port: nothing may call it). `start_workers` adds
+`paydesk worker` processes with serve's environment, stopped first when the block ends.
+
+`fresh_database` gives a benchmark a PostgreSQL database of its own for one run: created on
+the server a URL names, dropped afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -19,11 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 import aiohttp
+from sqlalchemy.engine import make_url
 
 from paydesk.demo_sinks import MailSink
 
@@ -32,6 +40,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 PAYDESK = Path(sys.executable).with_name("paydesk")
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
+# The sandbox takes any sk_test_ key; benchmarks that call it directly use this one too.
+SECRET_KEY = "sk_test_paydesk_bench"
 
 
 def free_port() -> int:
@@ -58,6 +68,38 @@ def prepare_database(database_url: str) -> str:
             await services.close()
 
     return asyncio.run(create())
+
+
+@contextmanager
+def fresh_database(url: str | None) -> Iterator[str | None]:
+    """For a PostgreSQL `url`, a new empty database `paydesk_bench_<random>` on the server it
+    names (the database it names is only connected to, to create and drop the new one),
+    dropped when the block ends; any other `url` (None: Stack's temporary SQLite file) as it
+    is."""
+    if url is None or not url.startswith("postgres"):
+        yield url
+        return
+    import asyncpg
+
+    server = make_url(url)
+    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"paydesk_bench_{secrets.token_hex(4)}"
+
+    async def execute(statement: str) -> None:
+        connection = await asyncpg.connect(admin_dsn, timeout=10)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(drivername="postgresql+asyncpg", database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        # FORCE: a process that was killed may still hold a connection.
+        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @dataclass
@@ -121,6 +163,8 @@ class Stack:
     # PAYDESK_WORKER_IN_PROCESS for serve; None leaves serve's default.
     worker_in_process: bool | None = None
     with_sandbox: bool = True
+    sandbox_latency_ms: int = 0  # paydesk sandbox --latency-ms
+    serve_workers: int = 1  # paydesk serve --workers
     workdir: Path = field(init=False)
     shop_key: str = field(init=False, default="")
     url: str = field(init=False, default="")  # the database serve uses
@@ -129,6 +173,8 @@ class Stack:
     sandbox_url: str = field(init=False, default="")
     paydesk_url: str = field(init=False, default="")
     mailbox: MailSink = field(init=False)
+    env: dict[str, str] = field(init=False, default_factory=dict)  # serve's
+    workers: list[Process] = field(init=False, default_factory=list)
 
     def __enter__(self) -> Stack:
         self.workdir = Path(tempfile.mkdtemp(prefix="paydesk-bench-"))
@@ -160,7 +206,7 @@ class Stack:
         self.mailbox.start()
         env.update(
             PAYDESK_DATABASE_URL=url,
-            STRIPE_SECRET_KEY="sk_test_paydesk_bench",
+            STRIPE_SECRET_KEY=SECRET_KEY,
             STRIPE_API_BASE=self.sandbox_url,
             PAYDESK_SMTP_PORT=str(self.mailbox.port),
             PYTHONUNBUFFERED="1",
@@ -169,14 +215,18 @@ class Stack:
             env["STRIPE_WEBHOOK_SECRET"] = ",".join(self.webhook_secrets)
         if self.worker_in_process is not None:
             env["PAYDESK_WORKER_IN_PROCESS"] = "1" if self.worker_in_process else "0"
+        self.env = env
         listen = ["--host", HOST]
+        latency = ["--latency-ms", str(self.sandbox_latency_ms)] if self.sandbox_latency_ms else []
         self.sandbox = Process(
             "sandbox",
-            [str(PAYDESK), "sandbox", *listen, "--port", str(sandbox_port)],
+            [str(PAYDESK), "sandbox", *listen, "--port", str(sandbox_port), *latency],
             env,
             self.workdir / "sandbox.log",
         )
         serve = ["serve", *listen, "--port", str(paydesk_port)]
+        if self.serve_workers > 1:
+            serve += ["--workers", str(self.serve_workers)]
         if self.profile_output is None:
             server_args = [str(PAYDESK), *serve]
         else:
@@ -213,8 +263,32 @@ class Stack:
                         raise RuntimeError(f"{process.name} did not answer on {url}")
                     await asyncio.sleep(0.05)
 
+    def start_workers(self, count: int, *, profile_output: Path | None = None) -> list[Process]:
+        """Spawns `count` `paydesk worker` processes with serve's environment and returns
+        them without waiting for them to be ready. With `profile_output` the first runs
+        under cProfile (profiled_serve.py: SIGUSR1 starts it, SIGUSR2 writes it)."""
+        started: list[Process] = []
+        for _ in range(count):
+            index = len(self.workers) + 1
+            if profile_output is not None and not started:
+                wrapper = BENCH_DIR / "profiled_serve.py"
+                args = [sys.executable, str(wrapper), str(profile_output), "worker"]
+            else:
+                args = [str(PAYDESK), "worker"]
+            worker = Process(
+                f"worker {index}", args, self.env, self.workdir / f"worker-{index}.log"
+            )
+            self.workers.append(worker)
+            started.append(worker)
+        for worker in started:
+            worker.start()
+        return started
+
     def _cleanup(self, *, failed: bool) -> None:
-        processes = [getattr(self, "paydesk", None), getattr(self, "sandbox", None)]
+        # Every worker is told at once, so they finish their units of work side by side.
+        for worker in self.workers:
+            worker.signal(signal.SIGINT)
+        processes = [*self.workers, getattr(self, "paydesk", None), getattr(self, "sandbox", None)]
         for process in processes:
             if process is not None:
                 process.stop()

@@ -18,6 +18,27 @@ same two shapes against `GET /healthz` (a no-op on the same server) give the cei
 machine at this moment; the ratio of the two is steadier than either number.
 
 Exits 1 if the stored events are not exactly the acknowledged ones or any event was refused.
+
+    .venv/bin/python bench/webhooks.py --soak 100000 [--soak-rate 800] [--database-url URL]
+
+`--soak N` is a memory soak instead of the two phases: N events through ingest and apply,
+as an operator runs paydesk (on SQLite serve's in-process worker, on PostgreSQL, in a
+database made for the run, one `paydesk worker` beside serve; `--soak-worker` chooses), with
+the RSS (VmRSS) of serve and of the worker sampled every --soak-sample seconds. First
+N / 20 orders and payments (`--soak-payments`) are made through the API without a card, so
+each has a PaymentIntent at the sandbox, and the soak waits for the worker to read their
+events back from the sandbox's list. Then for each payment, 200 payments at a time taking
+turns: payment_intent.succeeded (it is paid: a status change, a ledger entry, a receipt
+e-mail), charge.succeeded, then charge.updated (new facts, no new status), each a unique
+event of about 3 KB, posted at --soak-rate per second with at most --concurrency in flight,
+waiting while more than --soak-backlog wait to be applied. Each sample (elapsed seconds,
+events acknowledged, applied, waiting, RSS in MiB) is printed as it is taken; the inbox is
+counted on the database, read-only. At the end it prints each process's peak RSS (VmHWM),
+its RSS after the warm-up (the first 20 % of the events through it) and at the end, and the
+least-squares slope of RSS over the samples after the warm-up in MiB per 10,000 events, and
+exits 1 unless both are below their targets (under 250 MB; below 1 MiB per 10,000 events),
+every event was acknowledged, stored and processed (none pending, failed or ignored), and
+every payment succeeded with one ledger charge.
 """
 
 from __future__ import annotations
@@ -34,7 +55,8 @@ import signal
 import string
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -44,9 +66,9 @@ import aiohttp
 import orjson
 
 from paydesk.sandbox.signing import signature_header
-from payments import cpu_seconds
+from payments import JSON, Request, cpu_seconds, create_order, drive
 from profiling import print_profile
-from stack import Stack
+from stack import Process, Stack, fresh_database
 
 SECRET = "whsec_paydesk_bench_" + secrets.token_hex(16)
 WEBHOOK_PATH = "/api/webhooks/stripe"
@@ -272,13 +294,19 @@ def event_body(run: str, index: int) -> bytes:
         obj = payment_intent(pi, charge_id, amount, created, index)
     else:
         kind, obj = "charge.succeeded", charge(pi, charge_id, amount, created, index)
+    return envelope(run, index, kind, created, {"object": obj})
+
+
+def envelope(run: str, index: int, kind: str, created: int, data: dict[str, Any]) -> bytes:
+    """Event `index` of this run as Stripe posts it, around `data` (its object, and for an
+    `*.updated` event the attributes it had before)."""
     return orjson.dumps(
         {
             "id": event_id(run, index),
             "object": "event",
             "api_version": "2024-06-20",
             "created": created,
-            "data": {"object": obj},
+            "data": data,
             "livemode": False,
             "pending_webhooks": 1,
             "request": {"id": f"req_{run}{index:010d}", "idempotency_key": f"{run}-{index}"},
@@ -892,9 +920,715 @@ def run(args: argparse.Namespace) -> Report:
     return Report(args, before.combined(after, "healthz"), throughput, hb, b, checks, warmup)
 
 
+# --- memory soak ---------------------------------------------------------------------------
+
+MIB = 1024 * 1024
+SOAK_RSS_LIMIT_BYTES = 250_000_000  # "under 250 MB"
+SOAK_SLOPE_LIMIT = 1.0  # MiB per 10,000 events, after the warm-up
+SOAK_WARMUP_FRACTION = 0.2  # of the events: the samples before are the warm-up
+SOAK_EVENTS_PER_PAYMENT = 20  # --soak-payments is --soak / this unless given
+SOAK_WINDOW = 200  # payments whose events are interleaved, step by step
+SOAK_CATCH_UP_SECONDS = 300.0  # after the last event is acknowledged
+# The worker reads Stripe's event list every 60 s: the seeded PaymentIntents' events are
+# waited for (this long at most) before the soak, so that they are not part of it.
+SOAK_BACKFILL_SECONDS = 75.0
+SOAK_BACKFILL_POLL_SECONDS = 0.5
+SEED_CONCURRENCY = 16
+SOAK_WORKER_MODES = ("serve", "process")
+
+
+@dataclass(frozen=True)
+class SeededPayment:
+    """A paydesk payment with a PaymentIntent at the sandbox, pending: not yet paid."""
+
+    payment_id: str
+    order_id: str
+    intent: str
+    amount: int
+    currency: str
+
+
+async def seed_payments(stack: Stack, count: int) -> list[SeededPayment]:
+    """`count` orders, and a payment for each, through paydesk's API without a card
+    (`POST /api/orders`, `POST /api/payments {"order_id"}`): paydesk creates each
+    PaymentIntent at the sandbox and waits, pending, for Stripe to say how it went."""
+    base, key = stack.paydesk_url, stack.shop_key
+    headers = {**JSON, "Authorization": f"Bearer {key}"}
+    order_ids: list[str] = []
+    seeded: list[SeededPayment] = []
+
+    def start(order_id: str) -> Request:
+        body = orjson.dumps({"order_id": order_id})
+
+        async def request(client: aiohttp.ClientSession) -> str | None:
+            async with client.post(f"{base}/api/payments", data=body, headers=headers) as answer:
+                text = await answer.read()
+            if answer.status != 200:
+                return f"payment: HTTP {answer.status}: {text[:300]!r}"
+            payment = orjson.loads(text)
+            if not payment.get("stripe_payment_intent_id"):
+                return f"payment without a PaymentIntent: {text[:300]!r}"
+            seeded.append(
+                SeededPayment(
+                    payment["id"],
+                    payment["order_id"],
+                    payment["stripe_payment_intent_id"],
+                    int(payment["amount"]),
+                    str(payment["currency"]),
+                )
+            )
+            return None
+
+        return request
+
+    connector = aiohttp.TCPConnector(limit=SEED_CONCURRENCY)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
+        make_order = create_order(base, key, order_ids)
+        orders = await drive(client, "orders", (make_order for _ in range(count)), SEED_CONCURRENCY)
+        if orders.errors:
+            raise RuntimeError(f"{orders.errors} orders failed; the first: {orders.first_error}")
+        payments = await drive(client, "payments", (start(o) for o in order_ids), SEED_CONCURRENCY)
+        if payments.errors:
+            raise RuntimeError(
+                f"{payments.errors} payments failed; the first: {payments.first_error}"
+            )
+    return seeded
+
+
+def soak_plan(events: int, payments: int, window: int = SOAK_WINDOW) -> Iterator[tuple[int, int]]:
+    """(payment, step) of each of `events` events: each payment gets events // payments of
+    them or one more. `window` payments at a time take their turns, step by step, so new
+    payments begin all through the soak and each one's events spread over its window's."""
+    each, extra = divmod(events, payments)
+    for first in range(0, payments, window):
+        group = range(first, min(first + window, payments))
+        for step in range(each + (1 if first < extra else 0)):
+            for p in group:
+                if step < each + (1 if p < extra else 0):
+                    yield p, step
+
+
+def soak_event(
+    run: str, index: int, p: int, payment: SeededPayment, step: int, paid: int, now: int
+) -> bytes:
+    """Event `index`, step `step` of payment `p`'s life at Stripe: payment_intent.succeeded
+    (it is paid: `paid`, the second it happened), charge.succeeded (same second), then
+    charge.updated (its metadata changed, at `now`); each payment's real PaymentIntent,
+    amount, currency and paydesk's metadata, about 3 KB."""
+    pi, charge_id = payment.intent, f"ch_{payment.intent[3:]}"
+    if step == 0:
+        kind = "payment_intent.succeeded"
+        obj = payment_intent(pi, charge_id, payment.amount, paid, p)
+    else:
+        kind = "charge.succeeded" if step == 1 else "charge.updated"
+        obj = charge(pi, charge_id, payment.amount, paid, p)
+    obj["currency"] = payment.currency
+    obj["description"] = f"Order {payment.order_id}"
+    obj["metadata"] = {
+        **obj["metadata"],
+        "order_id": payment.order_id,
+        "paydesk_payment_id": payment.payment_id,
+        "paydesk_order_id": payment.order_id,
+    }
+    data: dict[str, Any] = {"object": obj}
+    if step >= 2:
+        obj["metadata"]["fulfilment_step"] = str(step - 1)
+        before = {**obj["metadata"], "fulfilment_step": str(step - 2)}
+        if step == 2:
+            del before["fulfilment_step"]
+        data["previous_attributes"] = {"metadata": before}
+    return envelope(run, index, kind, paid if step < 2 else now, data)
+
+
+@dataclass
+class Ingest:
+    acked: list[str] = field(default_factory=list)
+    errors: int = 0
+    first_error: str | None = None
+    held: float = 0.0  # seconds the sender waited for the backlog to shrink
+    started: float = 0.0  # time.monotonic
+    finished: float = 0.0
+
+    def fail(self, problem: str) -> None:
+        self.errors += 1
+        self.first_error = self.first_error or problem
+
+
+async def soak_ingest(
+    url: str,
+    run: str,
+    payments: Sequence[SeededPayment],
+    args: argparse.Namespace,
+    ingest: Ingest,
+    flowing: asyncio.Event,
+) -> None:
+    """Posts the soak's events, each signed as it is sent, at --soak-rate per second with at
+    most --concurrency in flight. More than a second behind (a slow server) it does not
+    burst to catch up; while `flowing` is clear (more than --soak-backlog events wait to be
+    applied) it waits."""
+    interval = 1.0 / args.soak_rate
+    slots = asyncio.Semaphore(args.concurrency)
+    in_flight: set[asyncio.Task[None]] = set()
+    paid: dict[int, int] = {}
+
+    async def post(client: aiohttp.ClientSession, body: bytes, event: str) -> None:
+        send = webhook_request(url, body, signature_header(body, SECRET, int(time.time())))
+        try:
+            problem = await send(client)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem is None:
+            ingest.acked.append(event)
+        else:
+            ingest.fail(problem)
+
+    def done(task: asyncio.Task[None]) -> None:
+        in_flight.discard(task)
+        slots.release()
+
+    connector = aiohttp.TCPConnector(limit=args.concurrency)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
+        ingest.started = due = time.monotonic()
+        for index, (p, step) in enumerate(soak_plan(args.soak, len(payments))):
+            if not flowing.is_set():
+                waiting_since = time.monotonic()
+                await flowing.wait()
+                ingest.held += time.monotonic() - waiting_since
+            now = time.monotonic()
+            if due > now:
+                await asyncio.sleep(due - now)
+            elif now - due > 1.0:
+                due = now
+            due += interval
+            await slots.acquire()
+            second = int(time.time())
+            body = soak_event(run, index, p, payments[p], step, paid.setdefault(p, second), second)
+            task = asyncio.create_task(post(client, body, event_id(run, index)))
+            in_flight.add(task)
+            task.add_done_callback(done)
+        while in_flight:
+            await asyncio.gather(*in_flight)
+        ingest.finished = time.monotonic()
+
+
+class SoakReader:
+    """Read-only queries on paydesk's database, on a connection of the benchmark's own."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import event as sqlalchemy_event
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        from paydesk.db import async_url, is_sqlite
+
+        url = async_url(url)
+        if is_sqlite(url):
+            self.engine = create_async_engine(url, connect_args={"timeout": 5})
+            read_only = "PRAGMA query_only = ON"
+        else:
+            self.engine = create_async_engine(url, pool_size=1)
+            read_only = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+
+        @sqlalchemy_event.listens_for(self.engine.sync_engine, "connect")
+        def _read_only(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(read_only)
+            cursor.close()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def inbox(self) -> Counter[str]:
+        """Inbox events by status (all of them: the worker's backfill included), counted on
+        the index that starts with the status."""
+        from sqlalchemy import func, select
+
+        from paydesk.webhooks.models import InboxEvent
+
+        query = select(InboxEvent.status, func.count()).group_by(InboxEvent.status)
+        async with self.engine.connect() as connection:
+            return Counter({status: n for status, n in await connection.execute(query)})
+
+    async def posted(self) -> dict[str, str]:
+        """The status of every event that came by webhook, by id."""
+        from sqlalchemy import select
+
+        from paydesk.webhooks.models import InboxEvent
+
+        query = select(InboxEvent.id, InboxEvent.status).where(InboxEvent.source == "webhook")
+        async with self.engine.connect() as connection:
+            return {event: status for event, status in await connection.execute(query)}
+
+    async def payments(self) -> dict[str, str]:
+        """Every payment's status, by id."""
+        from sqlalchemy import select
+
+        from paydesk.payments.models import Payment
+
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(select(Payment.id, Payment.status))
+            return {payment: status for payment, status in rows}
+
+    async def charges(self) -> Counter[str]:
+        """Ledger charge entries per payment."""
+        from sqlalchemy import select
+
+        from paydesk.ledger.models import LedgerEntry, LedgerKind
+
+        query = select(LedgerEntry.payment_id).where(LedgerEntry.kind == LedgerKind.CHARGE)
+        async with self.engine.connect() as connection:
+            return Counter(await connection.scalars(query))
+
+
+def memory(pid: int) -> tuple[float, float]:
+    """VmRSS and VmHWM (the peak RSS) of a process, in MiB."""
+    fields: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0]) * 1024 / MIB
+    return fields["VmRSS"], fields["VmHWM"]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process, its ended threads included."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Sample:
+    elapsed: float  # seconds since the first event was due
+    acked: int
+    # inbox events applied, ignored or dead, less those settled before the soak (the
+    # worker's backfill of the seeded PaymentIntents' events)
+    settled: int
+    waiting: int  # pending or failed (due again)
+    rss: dict[str, float]  # MiB, by process
+
+
+@dataclass
+class Trend:
+    """One process's RSS over the soak."""
+
+    name: str
+    peak: float  # VmHWM at the end, MiB
+    highest: float  # highest sample
+    at_warmup: Sample | None  # the first sample after the warm-up
+    last: Sample
+    slope: float | None  # MiB per 10,000 events, least squares over the samples after
+    after_warmup: int  # how many samples those are
+    last_half: float | None  # the same over the samples after half the events
+    cpu: float  # CPU seconds during the soak
+
+    @property
+    def peak_ok(self) -> bool:
+        return self.peak * MIB < SOAK_RSS_LIMIT_BYTES
+
+    @property
+    def flat(self) -> bool:
+        return self.slope is not None and self.slope < SOAK_SLOPE_LIMIT
+
+
+def least_squares_slope(points: Sequence[tuple[float, float]]) -> float | None:
+    """dy/dx of the least-squares line through the points; None for fewer than three or no
+    spread in x."""
+    if len(points) < 3:
+        return None
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if spread == 0:
+        return None
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+
+
+@dataclass
+class SoakReport:
+    args: argparse.Namespace
+    database: str
+    mode: str  # "serve": serve's in-process worker; "process": one `paydesk worker`
+    payments: int
+    seed_seconds: float
+    backfilled: int  # events the worker read from the sandbox's list before the soak
+    backfill_wait: float  # seconds the soak waited for them
+    unseeded: dict[str, float]  # serve's RSS before the payments were seeded, MiB
+    ingest: Ingest
+    samples: list[Sample]
+    caught_up: float | None  # seconds, when the inbox was seen with nothing waiting
+    trends: list[Trend]
+    checks: list[SoakCheck]
+    timed_out: bool
+
+    @property
+    def failed(self) -> bool:
+        return (
+            self.timed_out
+            or not all(c.ok for c in self.checks)
+            or not all(t.peak_ok and t.flat for t in self.trends)
+        )
+
+    def print(self) -> None:
+        args, ingest = self.args, self.ingest
+
+        def verdict(ok: bool) -> str:
+            return "met" if ok else "MISSED"
+
+        acked = len(ingest.acked)
+        ingest_seconds = ingest.finished - ingest.started
+        rows: list[tuple[str, str, str]] = [
+            (
+                "payments seeded",
+                str(self.payments),
+                f"in {self.seed_seconds:.1f} s through the API, PaymentIntents at the sandbox",
+            ),
+            (
+                "events backfilled",
+                str(self.backfilled),
+                f"read by the worker from the sandbox's event list before the soak "
+                f"(waited {self.backfill_wait:.1f} s for them)",
+            ),
+            (
+                "events acknowledged",
+                str(acked),
+                f"in {ingest_seconds:.1f} s: {acked / ingest_seconds:,.0f}/s "
+                f"(paced at {args.soak_rate:,.0f}/s, at most {args.concurrency} in flight; "
+                f"held {ingest.held:.1f} s by --soak-backlog {args.soak_backlog}); "
+                f"{ingest.errors} errors",
+            ),
+        ]
+        if self.caught_up is not None:
+            settled = self.samples[-1].settled
+            rows.append(
+                (
+                    "events applied",
+                    str(settled),
+                    f"all by {self.caught_up:.1f} s (sampled every {args.soak_sample:g} s): "
+                    f"{settled / self.caught_up:,.0f}/s; "
+                    f"{max(0.0, self.caught_up - ingest_seconds):.1f} s after the last ack",
+                )
+            )
+        else:
+            rows.append(("events applied", "GAVE UP", f"after {SOAK_CATCH_UP_SECONDS:g} s"))
+        limit = SOAK_RSS_LIMIT_BYTES / MIB
+        for t in self.trends:
+            warm = t.at_warmup
+            rows += [
+                (
+                    f"{t.name} peak RSS MiB",
+                    f"{t.peak:.1f}",
+                    f"VmHWM; highest sample {t.highest:.1f}; target < 250 MB ({limit:.1f} MiB): "
+                    f"{verdict(t.peak_ok)}",
+                ),
+                (
+                    f"{t.name} RSS MiB start",
+                    f"{self.samples[0].rss[t.name]:.1f}",
+                    "as the soak began"
+                    + (
+                        f"; {self.unseeded[t.name]:.1f} before the payments were seeded"
+                        if t.name in self.unseeded
+                        else ""
+                    ),
+                ),
+                (
+                    f"{t.name} RSS MiB warm/end",
+                    f"{warm.rss[t.name]:.1f}" if warm else "n/a",
+                    f"at {warm.elapsed:.0f} s, after the warm-up "
+                    f"({SOAK_WARMUP_FRACTION:.0%} of the events)"
+                    if warm
+                    else "no sample after the warm-up",
+                ),
+                ("", f"{t.last.rss[t.name]:.1f}", f"at the end, {t.last.elapsed:.0f} s"),
+                (
+                    f"{t.name} RSS slope",
+                    "n/a" if t.slope is None else f"{t.slope:+.2f}",
+                    f"MiB per 10k events over {t.after_warmup} samples after the warm-up; "
+                    f"target < {SOAK_SLOPE_LIMIT:g}: {verdict(t.flat)}; over the last half "
+                    + ("n/a" if t.last_half is None else f"{t.last_half:+.2f}"),
+                ),
+                (
+                    f"{t.name} CPU ms/event",
+                    f"{t.cpu * 1000 / max(1, acked):.3f}",
+                    f"{t.cpu:.1f} s during the soak",
+                ),
+            ]
+        rows += [(f"check: {c.name}", "ok" if c.ok else "FAILED", c.detail) for c in self.checks]
+        width = max(len(r[0]) for r in rows)
+        value_width = max(len(r[1]) for r in rows)
+        print()
+        for label, value, note in rows:
+            print(f"  {label:<{width}}  {value:>{value_width}}  {note}".rstrip())
+        print(f"  command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+        if ingest.first_error:
+            print(f"  first error: {ingest.first_error}")
+
+
+@dataclass
+class SoakCheck:
+    name: str
+    ok: bool
+    detail: str
+
+
+def soak_header(mode: str) -> str:
+    worker = "worker MiB" if mode == "process" else "worker"
+    return f"{'s':>7}  {'acked':>7}  {'applied':>7}  {'waiting':>7}  {'serve MiB':>9}  {worker:>10}"
+
+
+def soak_row(sample: Sample) -> str:
+    worker = sample.rss.get("worker")
+    shown = "in serve" if worker is None else f"{worker:.1f}"
+    return (
+        f"{sample.elapsed:>7.1f}  {sample.acked:>7}  {sample.settled:>7}  {sample.waiting:>7}  "
+        f"{sample.rss['serve']:>9.1f}  {shown:>10}"
+    )
+
+
+async def soak_run(args: argparse.Namespace, stack: Stack, mode: str) -> SoakReport:
+    from paydesk.db import async_url, is_sqlite
+    from paydesk.webhooks.models import EventStatus
+
+    database = "SQLite" if is_sqlite(async_url(stack.url)) else "PostgreSQL"
+    processes = {"serve": stack.paydesk}
+    if mode == "process":
+        processes["worker"] = stack.workers[0]
+    # The worker may still be starting: only serve (answering already) is measured here.
+    unseeded = {"serve": memory(stack.paydesk.pid)[0]}
+    began = time.monotonic()
+    seeded = await seed_payments(stack, args.soak_payments)
+    seed_seconds = time.monotonic() - began
+    reader = SoakReader(stack.url)
+    try:
+        backfilled, backfill_wait = await wait_for_backfill(reader, len(seeded), processes)
+    except BaseException:
+        await reader.close()
+        raise
+    tag = "".join(secrets.choice(ALPHANUMERIC) for _ in range(10))
+    worker = "serve's in-process worker" if mode == "serve" else "one paydesk worker process"
+    print(
+        f"paydesk webhooks soak: {database}, {worker}, {args.soak} events for "
+        f"{len(seeded)} payments, {os.cpu_count()} CPUs"
+    )
+    print(soak_header(mode), flush=True)
+    ingest = Ingest()
+    samples: list[Sample] = []
+    flowing = asyncio.Event()
+    flowing.set()
+    cpu_before = {name: process_cpu_seconds(p.pid) for name, p in processes.items()}
+    start = time.monotonic()
+    sender = asyncio.create_task(
+        soak_ingest(f"{stack.paydesk_url}{WEBHOOK_PATH}", tag, seeded, args, ingest, flowing)
+    )
+    try:
+        next_sample = start
+        deadline: float | None = None
+        caught_up: float | None = None
+        while True:
+            for process in processes.values():
+                if (code := process.exited()) is not None:
+                    raise RuntimeError(f"{process.name} exited with {code}:\n{process.log_tail()}")
+            taken = time.monotonic()
+            acked = len(ingest.acked)
+            rss = {name: memory(p.pid)[0] for name, p in processes.items()}
+            inbox = await reader.inbox()
+            waiting = inbox[EventStatus.PENDING] + inbox[EventStatus.FAILED]
+            if waiting > args.soak_backlog:
+                flowing.clear()
+            else:
+                flowing.set()
+            settled = inbox.total() - waiting - backfilled
+            sample = Sample(taken - start, acked, settled, waiting, rss)
+            samples.append(sample)
+            print(soak_row(sample), flush=True)
+            if sender.done():
+                sender.result()
+                if waiting == 0 and taken > ingest.finished:
+                    caught_up = sample.elapsed
+                    break
+                deadline = deadline or time.monotonic() + SOAK_CATCH_UP_SECONDS
+                if time.monotonic() > deadline:
+                    break
+            next_sample += args.soak_sample
+            await asyncio.sleep(max(0.0, next_sample - time.monotonic()))
+        cpu = {name: process_cpu_seconds(p.pid) - cpu_before[name] for name, p in processes.items()}
+        peaks = {name: memory(p.pid)[1] for name, p in processes.items()}
+        checks = await soak_checks(reader, ingest, seeded, args.soak)
+    finally:
+        if not sender.done():
+            sender.cancel()
+        await reader.close()
+
+    events: int = args.soak
+
+    def progress(name: str, sample: Sample) -> float:
+        """Events through the process: acknowledged by serve, applied by the worker."""
+        if name == "worker":
+            return sample.settled
+        if mode == "serve":
+            return (sample.acked + min(sample.settled, events)) / 2
+        return sample.acked
+
+    trends = []
+    warm = SOAK_WARMUP_FRACTION * events
+    for name in processes:
+        after = [s for s in samples if progress(name, s) >= warm]
+        slope = least_squares_slope([(progress(name, s), s.rss[name]) for s in after])
+        half = least_squares_slope(
+            [(progress(name, s), s.rss[name]) for s in samples if progress(name, s) >= events / 2]
+        )
+        trends.append(
+            Trend(
+                name=name,
+                peak=peaks[name],
+                highest=max(s.rss[name] for s in samples),
+                at_warmup=after[0] if after else None,
+                last=samples[-1],
+                slope=None if slope is None else slope * 10_000,
+                after_warmup=len(after),
+                last_half=None if half is None else half * 10_000,
+                cpu=cpu[name],
+            )
+        )
+    return SoakReport(
+        args=args,
+        database=database,
+        mode=mode,
+        payments=len(seeded),
+        seed_seconds=seed_seconds,
+        backfilled=backfilled,
+        backfill_wait=backfill_wait,
+        unseeded=unseeded,
+        ingest=ingest,
+        samples=samples,
+        caught_up=caught_up,
+        trends=trends,
+        checks=checks,
+        timed_out=caught_up is None,
+    )
+
+
+async def wait_for_backfill(
+    reader: SoakReader, payments: int, processes: dict[str, Process]
+) -> tuple[int, float]:
+    """Waits (SOAK_BACKFILL_SECONDS at most) until the worker has read the seeded
+    PaymentIntents' events from the sandbox's list (one payment_intent.created each) and
+    applied them; returns how many events the inbox then holds, and the seconds waited."""
+    from paydesk.webhooks.models import EventStatus
+
+    began = time.monotonic()
+    while True:
+        for process in processes.values():
+            if (code := process.exited()) is not None:
+                raise RuntimeError(f"{process.name} exited with {code}:\n{process.log_tail()}")
+        inbox = await reader.inbox()
+        waiting = inbox[EventStatus.PENDING] + inbox[EventStatus.FAILED]
+        elapsed = time.monotonic() - began
+        if (inbox.total() >= payments and not waiting) or elapsed > SOAK_BACKFILL_SECONDS:
+            return inbox.total() - waiting, elapsed
+        await asyncio.sleep(SOAK_BACKFILL_POLL_SECONDS)
+
+
+async def soak_checks(
+    reader: SoakReader, ingest: Ingest, seeded: Sequence[SeededPayment], events: int
+) -> list[SoakCheck]:
+    from paydesk.payments.models import PaymentStatus
+    from paydesk.webhooks.models import EventStatus
+
+    acked = set(ingest.acked)
+    posted = await reader.posted()
+    missing = acked - posted.keys()
+    checks = [
+        SoakCheck(
+            "acknowledged",
+            len(acked) == events and not ingest.errors,
+            f"{len(acked)} of {events} events, {ingest.errors} refused or failed",
+        ),
+        SoakCheck(
+            "stored",
+            not missing and posted.keys() == acked,
+            f"{len(posted)} webhook events in the inbox, {len(missing)} acknowledged but missing",
+        ),
+    ]
+    statuses = Counter(posted[e] for e in acked & posted.keys())
+    detail = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    checks.append(
+        SoakCheck("processed", statuses[EventStatus.PROCESSED] == len(acked), f"posted: {detail}")
+    )
+    inbox = await reader.inbox()
+    left = inbox[EventStatus.PENDING] + inbox[EventStatus.FAILED] + inbox[EventStatus.DEAD]
+    detail = ", ".join(f"{n} {status}" for status, n in sorted(inbox.items()))
+    checks.append(SoakCheck("inbox", left == 0, f"all sources: {detail}"))
+    payments = await reader.payments()
+    ours = {p.payment_id for p in seeded}
+    off = [p for p in ours if payments.get(p) != PaymentStatus.SUCCEEDED]
+    detail = f"{len(ours) - len(off)} of {len(ours)} seeded payments succeeded"
+    if off:
+        detail += f"; e.g. {off[0]}: {payments.get(off[0])}"
+    checks.append(SoakCheck("payments", not off, detail))
+    charges = await reader.charges()
+    wrong = [p for p in ours | charges.keys() if charges[p] != (1 if p in ours else 0)]
+    detail = f"{charges.total()} ledger charge entries"
+    if wrong:
+        detail += f"; {len(wrong)} payments with another count than one"
+    checks.append(SoakCheck("ledger", not wrong, detail))
+    return checks
+
+
+def soak_mode(args: argparse.Namespace) -> str:
+    """What an operator runs: on SQLite serve applies the inbox itself, on PostgreSQL a
+    `paydesk worker` beside it; --soak-worker chooses otherwise."""
+    if args.soak_worker is not None:
+        return str(args.soak_worker)
+    url = args.database_url
+    return "process" if url is not None and url.startswith("postgres") else "serve"
+
+
+def soak_main(args: argparse.Namespace) -> int:
+    mode = soak_mode(args)
+
+    async def run_soak(stack: Stack) -> SoakReport:
+        return await soak_run(args, stack, mode)
+
+    try:
+        with (
+            fresh_database(args.database_url) as url,
+            Stack(
+                database_url=url,
+                webhook_secrets=(SECRET,),
+                worker_in_process=mode == "serve",
+                with_sandbox=True,
+            ) as stack,
+        ):
+            if mode == "process":
+                stack.start_workers(1)
+            try:
+                import uvloop
+            except ImportError:
+                report = asyncio.run(run_soak(stack))
+            else:
+                report = uvloop.run(run_soak(stack))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    report.print()
+    if report.failed:
+        print("bench: FAILED: a check failed, RSS went over the limit or kept growing")
+    return 1 if report.failed else 0
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--concurrency", type=int, default=32, help="phase A: requests in flight")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=32,
+        help="phase A (and --soak, at most): requests in flight",
+    )
     parser.add_argument("--events", type=int, default=20000, help="phase A: events posted")
     parser.add_argument("--rate", type=float, default=1000.0, help="phase B: events per second")
     parser.add_argument("--duration", type=float, default=10.0, help="phase B: seconds")
@@ -933,7 +1667,58 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run paydesk serve under cProfile during phase A, "
         "write the stats there and print the top entries",
     )
+    soak = parser.add_argument_group("memory soak (instead of the two phases)")
+    soak.add_argument(
+        "--soak",
+        type=int,
+        metavar="N",
+        help="post N events for payments paydesk made and have them applied, sampling the RSS "
+        "of serve and of the worker (e.g. --soak 100000); with --database-url on PostgreSQL "
+        "a database is made on that server for the run and dropped after it",
+    )
+    soak.add_argument(
+        "--soak-payments",
+        type=int,
+        metavar="K",
+        help=f"payments made first through the API (default N / {SOAK_EVENTS_PER_PAYMENT})",
+    )
+    soak.add_argument(
+        "--soak-rate",
+        type=float,
+        default=800.0,
+        help="events posted per second at most (default 800)",
+    )
+    soak.add_argument(
+        "--soak-sample",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="RSS sampled this often (default 2)",
+    )
+    soak.add_argument(
+        "--soak-backlog",
+        type=int,
+        default=10_000,
+        help="posting waits while more events than this wait to be applied (default 10000)",
+    )
+    soak.add_argument(
+        "--soak-worker",
+        choices=SOAK_WORKER_MODES,
+        help="who applies the inbox: serve's in-process worker (default on SQLite) or one "
+        "`paydesk worker` process (default on PostgreSQL)",
+    )
     args = parser.parse_args(argv)
+    if args.soak is not None:
+        if args.soak <= 0:
+            parser.error("--soak must be positive")
+        if args.soak_payments is None:
+            args.soak_payments = max(1, args.soak // SOAK_EVENTS_PER_PAYMENT)
+        if not 1 <= args.soak_payments <= args.soak:
+            parser.error("--soak-payments must be from 1 to --soak")
+        if min(args.soak_rate, args.soak_sample, args.soak_backlog, args.concurrency) <= 0:
+            parser.error("--soak-rate, --soak-sample, --soak-backlog and --concurrency must be > 0")
+        if args.worker or args.profile is not None:
+            parser.error("--soak chooses its worker (--soak-worker) and takes no --profile")
     positive = (args.concurrency, args.events, args.rate, args.duration, args.clients)
     if min(*positive, args.max_seconds, args.healthz_seconds) <= 0:
         parser.error("--concurrency, --events, --rate, --clients and the durations must be > 0")
@@ -946,6 +1731,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    if args.soak is not None:
+        return soak_main(args)
     if args.profile is not None:
         args.profile = args.profile.resolve()
         args.profile.unlink(missing_ok=True)
