@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,9 +163,13 @@ async def create_order(url: str, shop_key: str) -> dict[str, Any]:
 
 
 async def spread(
-    servers: tuple[Served, Served], token: str, path: str, body: dict[str, Any], count: int
+    servers: tuple[Served, Served],
+    token: str,
+    path: str,
+    bodies: Sequence[dict[str, Any]],
+    count: int,
 ) -> list[httpx.Response]:
-    """`count` POSTs at once, alternately to each server."""
+    """`count` POSTs at once, alternately to each server, with each of `bodies` in turn."""
     clients = [
         httpx.AsyncClient(base_url=s.url, headers=bearer(token), timeout=60) for s in servers
     ]
@@ -173,7 +177,9 @@ async def spread(
         return await asyncio.gather(
             *(
                 client.post(path, json=body)
-                for client, _ in zip(itertools.cycle(clients), range(count), strict=False)
+                for client, body, _ in zip(
+                    itertools.cycle(clients), itertools.cycle(bodies), range(count), strict=False
+                )
             )
         )
     finally:
@@ -223,7 +229,11 @@ async def test_forty_confirms_over_two_servers_pay_the_order_once(
         two_servers,
         order["checkout_token"],
         "/api/payments",
-        {"order_id": order["id"], "payment_method": "pm_card_visa"},
+        # Two cards, each sent to both servers: the order is still charged once.
+        [
+            {"order_id": order["id"], "payment_method": card}
+            for card in ("pm_card_visa", "pm_card_visa", "pm_card_mastercard", "pm_card_mastercard")
+        ],
         40,
     )
     statuses = Counter(r.status_code for r in responses)
@@ -280,7 +290,7 @@ async def test_fifty_partial_refunds_over_two_servers_never_exceed_the_captured_
     assert payment["status"] == "succeeded", payment
 
     responses = await spread(
-        two_servers, shop_key, f"/api/payments/{payment['id']}/refunds", {"amount": REFUND}, 50
+        two_servers, shop_key, f"/api/payments/{payment['id']}/refunds", [{"amount": REFUND}], 50
     )
     statuses = Counter(r.status_code for r in responses)
     codes = Counter(r.json()["error"]["code"] for r in responses if is_error_envelope(r))

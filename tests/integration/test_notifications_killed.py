@@ -113,6 +113,9 @@ async def until(done: threading.Event, worker: asyncio.subprocess.Process, what:
     deadline = time.monotonic() + DEADLINE_SECONDS
     while not done.is_set():
         if worker.returncode is not None or time.monotonic() > deadline:
+            await asyncio.sleep(0.2)  # a kill seen before the receiver has said it did
+            if done.is_set():
+                return
             raise await failure(worker, f"the worker never {what}")
         await asyncio.sleep(0.02)
 

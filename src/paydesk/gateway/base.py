@@ -58,7 +58,12 @@ class Gateway(Protocol):
         metadata: dict[str, str],
         description: str,
         idempotency_key: str,
-    ) -> IntentSnapshot: ...
+        payment_method: str | None = None,
+        return_url: str | None = None,
+    ) -> IntentSnapshot:
+        """A new PaymentIntent; with `payment_method`, confirmed by the same call (a
+        declined card raises `IntentDeclined`, as `confirm_payment_intent` does)."""
+        ...
 
     async def confirm_payment_intent(
         self,

@@ -21,6 +21,15 @@ DECLINES: dict[str, str | None] = {
 }
 
 
+def _known(payment_method: str) -> None:
+    if payment_method not in DECLINES:
+        raise refusal(
+            f"No such PaymentMethod: '{payment_method}'",
+            code="resource_missing",
+            param="payment_method",
+        )
+
+
 class FakeGateway:
     def __init__(self) -> None:
         self.intents: dict[str, IntentSnapshot] = {}
@@ -45,11 +54,17 @@ class FakeGateway:
         metadata: dict[str, str],
         description: str,
         idempotency_key: str,
+        payment_method: str | None = None,
+        return_url: str | None = None,
     ) -> IntentSnapshot:
-        self._call("create")
+        self._call("create" if payment_method is None else "create_and_confirm")
         answer = self._answers.get(idempotency_key)
-        if isinstance(answer, IntentSnapshot):
+        if isinstance(answer, IntentDeclined):
+            raise answer
+        if answer is not None:
             return answer
+        if payment_method is not None:
+            _known(payment_method)
         intent_id = f"pi_{secrets.token_hex(12)}"
         intent = IntentSnapshot(
             id=intent_id,
@@ -61,6 +76,8 @@ class FakeGateway:
             metadata={**metadata, "capture_method": capture_method},
         )
         self.intents[intent_id] = intent
+        if payment_method is not None:
+            return self._confirmed(intent_id, payment_method, idempotency_key)
         self._answers[idempotency_key] = intent
         return intent
 
@@ -85,12 +102,15 @@ class FakeGateway:
                 f"{intent.status}.",
                 code="payment_intent_unexpected_state",
             )
-        if payment_method not in DECLINES:
-            raise refusal(
-                f"No such PaymentMethod: '{payment_method}'",
-                code="resource_missing",
-                param="payment_method",
-            )
+        _known(payment_method)
+        return self._confirmed(intent_id, payment_method, idempotency_key)
+
+    def _confirmed(
+        self, intent_id: str, payment_method: str, idempotency_key: str
+    ) -> IntentSnapshot:
+        """The PaymentIntent paid with `payment_method`, or declined (raised), as the
+        answer kept for `idempotency_key`."""
+        intent = self.intents[intent_id]
         decline = DECLINES[payment_method]
         if decline is not None:
             intent = replace(

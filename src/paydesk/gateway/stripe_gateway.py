@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import stripe
@@ -75,8 +76,10 @@ class StripeGateway:
         metadata: dict[str, str],
         description: str,
         idempotency_key: str,
+        payment_method: str | None = None,
+        return_url: str | None = None,
     ) -> IntentSnapshot:
-        params: Any = {
+        params: dict[str, Any] = {
             "amount": amount,
             "currency": currency,
             "capture_method": capture_method,
@@ -84,11 +87,12 @@ class StripeGateway:
             "description": description,
             "payment_method_types": ["card"],
         }
-        with _translated_errors():
-            intent = await self._client.v1.payment_intents.create_async(
-                params, options={"idempotency_key": idempotency_key}
-            )
-        return _snapshot(intent)
+        if payment_method is not None:
+            params.update(_confirmation(payment_method, return_url), confirm=True)
+        answer = await self._call(
+            "post", "/v1/payment_intents", params, idempotency_key, _CONFIRMATION_PARAMS
+        )
+        return IntentSnapshot.from_stripe(answer)
 
     async def confirm_payment_intent(
         self,
@@ -98,39 +102,40 @@ class StripeGateway:
         return_url: str | None,
         idempotency_key: str,
     ) -> IntentSnapshot:
-        params: Any = {"payment_method": payment_method}
-        if return_url:
-            params["return_url"] = return_url
-        with _translated_errors({"payment_method": "payment_method", "return_url": "return_url"}):
-            intent = await self._client.v1.payment_intents.confirm_async(
-                intent_id, params, options={"idempotency_key": idempotency_key}
-            )
-        return _snapshot(intent)
+        answer = await self._call(
+            "post",
+            f"/v1/payment_intents/{quote(intent_id)}/confirm",
+            _confirmation(payment_method, return_url),
+            idempotency_key,
+            _CONFIRMATION_PARAMS,
+        )
+        return IntentSnapshot.from_stripe(answer)
 
     async def retrieve_payment_intent(self, intent_id: str) -> IntentSnapshot:
-        with _translated_errors():
-            intent = await self._client.v1.payment_intents.retrieve_async(intent_id)
-        return _snapshot(intent)
+        answer = await self._call("get", f"/v1/payment_intents/{quote(intent_id)}", {})
+        return IntentSnapshot.from_stripe(answer)
 
     async def capture_payment_intent(
         self, intent_id: str, *, amount: int | None, idempotency_key: str
     ) -> IntentSnapshot:
-        params: Any = {} if amount is None else {"amount_to_capture": amount}
-        with _translated_errors({"amount_to_capture": "amount"}):
-            intent = await self._client.v1.payment_intents.capture_async(
-                intent_id, params, options={"idempotency_key": idempotency_key}
-            )
-        return _snapshot(intent)
+        params = {} if amount is None else {"amount_to_capture": amount}
+        answer = await self._call(
+            "post",
+            f"/v1/payment_intents/{quote(intent_id)}/capture",
+            params,
+            idempotency_key,
+            {"amount_to_capture": "amount"},
+        )
+        return IntentSnapshot.from_stripe(answer)
 
     async def cancel_payment_intent(
         self, intent_id: str, *, reason: str | None, idempotency_key: str
     ) -> IntentSnapshot:
-        params: Any = {} if reason is None else {"cancellation_reason": reason}
-        with _translated_errors():
-            intent = await self._client.v1.payment_intents.cancel_async(
-                intent_id, params, options={"idempotency_key": idempotency_key}
-            )
-        return _snapshot(intent)
+        params = {} if reason is None else {"cancellation_reason": reason}
+        answer = await self._call(
+            "post", f"/v1/payment_intents/{quote(intent_id)}/cancel", params, idempotency_key
+        )
+        return IntentSnapshot.from_stripe(answer)
 
     async def create_refund(
         self,
@@ -141,21 +146,21 @@ class StripeGateway:
         metadata: dict[str, str],
         idempotency_key: str,
     ) -> RefundSnapshot:
-        params: Any = {"payment_intent": intent_id, "amount": amount, "metadata": metadata}
+        params: dict[str, Any] = {
+            "payment_intent": intent_id,
+            "amount": amount,
+            "metadata": metadata,
+        }
         if reason is not None:
             params["reason"] = reason
-        with _translated_errors({"amount": "amount", "reason": "reason"}):
-            refund = await self._client.v1.refunds.create_async(
-                params, options={"idempotency_key": idempotency_key}
-            )
-        return RefundSnapshot.from_stripe(refund.to_dict())
+        answer = await self._call(
+            "post", "/v1/refunds", params, idempotency_key, {"amount": "amount", "reason": "reason"}
+        )
+        return RefundSnapshot.from_stripe(answer)
 
     async def list_refunds(self, intent_id: str) -> list[RefundSnapshot]:
-        with _translated_errors():
-            page = await self._client.v1.refunds.list_async(
-                {"payment_intent": intent_id, "limit": 100}
-            )
-        return [RefundSnapshot.from_stripe(refund.to_dict()) for refund in page.data]
+        page = await self._call("get", "/v1/refunds", {"payment_intent": intent_id, "limit": 100})
+        return [RefundSnapshot.from_stripe(refund) for refund in page["data"]]
 
     async def update_dispute(
         self,
@@ -165,12 +170,14 @@ class StripeGateway:
         submit: bool,
         idempotency_key: str,
     ) -> DisputeSnapshot:
-        params: Any = {"evidence": evidence, "submit": submit}
-        with _translated_errors({f"evidence[{name}]": name for name in evidence}):
-            dispute = await self._client.v1.disputes.update_async(
-                dispute_id, params, options={"idempotency_key": idempotency_key}
-            )
-        return DisputeSnapshot.from_stripe(dispute.to_dict())
+        answer = await self._call(
+            "post",
+            f"/v1/disputes/{quote(dispute_id)}",
+            {"evidence": evidence, "submit": submit},
+            idempotency_key,
+            {f"evidence[{name}]": name for name in evidence},
+        )
+        return DisputeSnapshot.from_stripe(answer)
 
     async def list_events(
         self,
@@ -180,23 +187,46 @@ class StripeGateway:
         starting_after: str | None = None,
         created_gte: int | None = None,
     ) -> EventPage:
-        params: Any = {"limit": limit}
+        params: dict[str, Any] = {"limit": limit}
         if ending_before:
             params["ending_before"] = ending_before
         if starting_after:
             params["starting_after"] = starting_after
         if created_gte is not None:
             params["created"] = {"gte": created_gte}
-        with _translated_errors():
-            page = await self._client.v1.events.list_async(params)
-        return EventPage([event.to_dict() for event in page.data], bool(page.has_more))
+        page = await self._call("get", "/v1/events", params)
+        return EventPage(list(page["data"]), bool(page["has_more"]))
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        idempotency_key: str | None = None,
+        caller_params: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Stripe's answer as the JSON it sent, parsed once: the SDK's requestor (its
+        retries, its errors) without the StripeObjects it would build and paydesk would only
+        turn back into dictionaries."""
+        options = {} if idempotency_key is None else {"idempotency_key": idempotency_key}
+        with _translated_errors(caller_params):
+            response = await self._client.raw_request_async(method, path, **params, **options)
+        answer: dict[str, Any] = response.data
+        return answer
 
     async def close(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
 
-def _snapshot(intent: stripe.PaymentIntent) -> IntentSnapshot:
-    return IntentSnapshot.from_stripe(intent.to_dict())
+# Stripe's names for what the caller chose when confirming, and the caller's.
+_CONFIRMATION_PARAMS = {"payment_method": "payment_method", "return_url": "return_url"}
+
+
+def _confirmation(payment_method: str, return_url: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"payment_method": payment_method}
+    if return_url:
+        params["return_url"] = return_url
+    return params
 
 
 @contextmanager
@@ -232,10 +262,12 @@ def _translate(exc: stripe.StripeError, caller_params: Mapping[str, str]) -> Pay
             "Stripe could not be reached; nothing was charged twice, retry the request."
         )
     if isinstance(exc, stripe.IdempotencyError):
-        # paydesk derives its keys from its own ids; a clash means two requests raced.
+        # paydesk derives its keys from its own ids; a clash means two requests raced (or
+        # two cards for one payment that Stripe has not answered paydesk for yet).
         log.warning("stripe idempotency conflict (request %s)", request_id)
         return Conflict(
-            "Stripe is still answering an earlier attempt of this request; retry shortly.",
+            "Stripe is still answering an earlier attempt to do this (perhaps with another "
+            "card); retry shortly.",
             code="stripe_request_in_progress",
         )
     if isinstance(exc, stripe.InvalidRequestError):

@@ -210,7 +210,12 @@ class PaymentService(Generic[Work]):
             # lost, or a webhook that came first. Nothing is asked of Stripe again.
             return await self.view(payment.id)
         if payment.stripe_payment_intent_id is None:
-            payment = await self._create_intent(payment, capture_method)
+            created = await self._create_intent(payment, capture_method, payment_method, return_url)
+            if created is None:  # made meanwhile by another request, which may have paid
+                return await self.start(
+                    principal, order_id, payment_method=payment_method, return_url=return_url
+                )
+            return created
         if payment_method is not None:
             return await self._confirm(payment, payment_method, return_url)
         return await self.view(payment.id)
@@ -366,28 +371,49 @@ class PaymentService(Generic[Work]):
                 )
             return payment, order.capture_method, False
 
-    async def _create_intent(self, payment: Payment, capture_method: str) -> Payment:
+    async def _create_intent(
+        self,
+        payment: Payment,
+        capture_method: str,
+        payment_method: str | None,
+        return_url: str | None,
+    ) -> PaymentView | None:
+        """The payment's PaymentIntent made, and confirmed with `payment_method` when there
+        is one, in one call to Stripe, and recorded in one unit of work; None when another
+        request in this process made it meanwhile.
+
+        The key is the payment's alone: requests racing to start one payment get one
+        PaymentIntent, in this process or another, and one with other parameters than the
+        first (another card) is refused by Stripe until the first is recorded, never
+        charged beside it. A decline leaves the PaymentIntent recorded, so the next card
+        confirms the same one."""
         with self._lock(payment.id) as lock:
             waited = lock.locked()
             async with lock:
-                if waited:  # another request in this process made it meanwhile
+                if waited:
                     current = await self._payment(payment.id)
                     if current.stripe_payment_intent_id is not None:
-                        return current
-                intent = await self.gateway.create_payment_intent(
-                    amount=payment.amount,
-                    currency=payment.currency,
-                    capture_method=capture_method,
-                    metadata={
-                        "paydesk_payment_id": payment.id,
-                        "paydesk_order_id": payment.order_id,
-                    },
-                    description=f"Order {payment.order_id}",
-                    idempotency_key=f"paydesk-{payment.id}-create",
-                )
-                async with self.units.writing() as work:
-                    observation = Observation(intent, now_ms(), Cause.API)
-                    return await self._apply(work, payment.id, observation)
+                        return None
+                confirming = payment_method is not None
+                try:
+                    intent = await self.gateway.create_payment_intent(
+                        amount=payment.amount,
+                        currency=payment.currency,
+                        capture_method=capture_method,
+                        metadata={
+                            "paydesk_payment_id": payment.id,
+                            "paydesk_order_id": payment.order_id,
+                        },
+                        description=f"Order {payment.order_id}",
+                        idempotency_key=f"paydesk-{payment.id}-create",
+                        payment_method=payment_method,
+                        return_url=return_url,
+                    )
+                except IntentDeclined as declined:
+                    await self._record_decline(payment.id, declined)
+                    raise
+                observation = Observation(intent, now_ms(), Cause.API)
+                return await self.apply(payment.id, observation, confirmed=confirming)
 
     @contextmanager
     def _lock(self, key: str) -> Iterator[asyncio.Lock]:
@@ -417,13 +443,17 @@ class PaymentService(Generic[Work]):
                 idempotency_key=key,
             )
         except IntentDeclined as declined:
-            async with self.units.writing() as work:
-                observation = Observation(declined.intent, now_ms(), Cause.API)
-                await self._apply(work, payment.id, observation, confirmed=True)
+            await self._record_decline(payment.id, declined)
             raise
         return await self.apply(
             payment.id, Observation(intent, now_ms(), Cause.API), confirmed=True
         )
+
+    async def _record_decline(self, payment_id: str, declined: IntentDeclined) -> None:
+        """A declined confirmation's PaymentIntent, recorded before the decline is raised."""
+        async with self.units.writing() as work:
+            observation = Observation(declined.intent, now_ms(), Cause.API)
+            await self._apply(work, payment_id, observation, confirmed=True)
 
     async def apply(
         self, payment_id: str, observation: Observation, *, confirmed: bool = False
@@ -438,7 +468,7 @@ class PaymentService(Generic[Work]):
         self, work: Work, payment_id: str, observation: Observation, *, confirmed: bool = False
     ) -> Payment:
         """`apply` in the caller's unit of work, without the timeline: for a step whose
-        answer nobody sees (a confirmation follows it, or a decline is raised after it)."""
+        answer nobody sees (a decline is raised after it)."""
         payment = await work.payments.get(payment_id, for_update=True)
         if payment is None:
             raise NotFound(f"No payment {payment_id!r}.", param="payment_id")
