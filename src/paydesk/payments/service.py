@@ -386,7 +386,9 @@ class PaymentService(Generic[Work]):
         PaymentIntent, in this process or another, and one with other parameters than the
         first (another card) is refused by Stripe until the first is recorded, never
         charged beside it. A decline leaves the PaymentIntent recorded, so the next card
-        confirms the same one."""
+        confirms the same one. Should this process end between Stripe's answer and the unit
+        of work, the same request again gets that answer replayed, and the PaymentIntent's
+        events, whose metadata name the payment, record it too."""
         with self._lock(payment.id) as lock:
             waited = lock.locked()
             async with lock:
