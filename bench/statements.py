@@ -8,8 +8,11 @@ them with `pm_card_visa` as bench/payments.py does (`POST /api/orders`, then
 `POST /api/payments`), and counts what reaches the database driver for each request: SQL
 statements (SAVEPOINT and RELEASE included: each is a round trip) and transactions (their
 BEGIN and COMMIT apart). Stripe's answers take no statements, so the counts are those of the
-real stack; the in-process worker is off, so they are the request's own. `--verbose` prints
-the statements of the last order and payment.
+real stack; the in-process worker is off, so they are the request's own. It prints beside
+them the median CPU time of each kind of request in this process (paydesk's app, the HTTP
+client and, on SQLite, aiosqlite's thread; no HTTP server, Stripe or e-mail): steadier than
+bench/payments.py on a busy machine, and what the code alone costs. `--verbose` prints the
+statements of the last order and payment.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,10 +44,11 @@ ITEMS = [{"sku": "BOOK-1", "name": "A book", "unit_amount": 2500, "quantity": 2}
 
 @dataclass(frozen=True)
 class Counted:
-    """What one request sent to the database."""
+    """What one request sent to the database, and the CPU time it took in this process."""
 
     statements: list[str]
     transactions: int
+    cpu_seconds: float
 
 
 @dataclass
@@ -71,8 +77,10 @@ class Counter:
     @contextmanager
     def counting(self, into: list[Counted]) -> Iterator[None]:
         statements, transactions = len(self.statements), self.transactions
+        started = time.process_time()
         yield
-        into.append(Counted(self.statements[statements:], self.transactions - transactions))
+        cpu = time.process_time() - started
+        into.append(Counted(self.statements[statements:], self.transactions - transactions, cpu))
 
 
 async def measure(database_url: str, payments: int, verbose: bool) -> None:
@@ -111,13 +119,21 @@ async def measure(database_url: str, payments: int, verbose: bool) -> None:
         steady = counts[1:] or counts
         statements = sum(len(c.statements) for c in steady) / len(steady)
         transactions = sum(c.transactions for c in steady) / len(steady)
-        return f"  {name:<22} {statements:6.1f} statements  {transactions:4.1f} transactions"
+        cpu_ms = statistics.median(c.cpu_seconds for c in steady) * 1000
+        return (
+            f"  {name:<22} {statements:6.1f} statements  {transactions:4.1f} transactions"
+            f"  {cpu_ms:6.2f} ms CPU"
+        )
 
     print(f"paydesk statements per request ({db.engine.dialect.name}, {payments} payments)")
     print(row("POST /api/orders", orders))
     print(row("POST /api/payments", pays))
     both = [
-        Counted(o.statements + p.statements, o.transactions + p.transactions)
+        Counted(
+            o.statements + p.statements,
+            o.transactions + p.transactions,
+            o.cpu_seconds + p.cpu_seconds,
+        )
         for o, p in zip(orders, pays, strict=True)
     ]
     print(row("order + payment", both))
