@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -17,6 +18,7 @@ from typing import Any, Literal, Protocol, TypeVar
 import asyncpg
 import sqlalchemy.exc
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -62,6 +64,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@functools.cache
+def insert_new(dialect: str, model: type[Base], *conflict: str) -> Any:
+    """`INSERT … ON CONFLICT DO NOTHING` into the model's table for this database, built
+    once per process: a row that would clash with one already there (on the `conflict`
+    columns, or on any unique constraint without them) is left out, the others written."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).on_conflict_do_nothing(index_elements=list(conflict) or None)
 
 
 def utcnow() -> datetime:

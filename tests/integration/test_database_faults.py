@@ -110,7 +110,7 @@ async def recovered(client: httpx.AsyncClient) -> None:
             return
         assert {r.status_code for r, _ in answers} <= {200, 201, 503}
         await asyncio.sleep(0.2)
-    pytest.fail("paydesk did not recover once the database was back")
+    pytest.fail("paydesk did not answer every request while the database was up")
 
 
 def same_connection_twice(url: str, shop_key: str) -> tuple[int, int]:
@@ -133,7 +133,7 @@ async def test_a_lost_database_gives_503s_in_time_and_paydesk_recovers(
 ) -> None:
     headers = {"Authorization": f"Bearer {served.shop_key}"}
     async with httpx.AsyncClient(base_url=served.url, headers=headers, timeout=30) as client:
-        assert all(r.status_code in (200, 201) for r, _ in await load(client, 8))
+        await recovered(client)  # healthy first (a loaded machine may need a moment)
         getattr(served.proxy, fault)()
         slowest = assert_unavailable(await load(client, 24))
         # A connection and a statement get half of the timeout each: no answer takes longer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.auth.models import ApiKey
@@ -14,6 +14,12 @@ from paydesk.principals import API_KEY_PREFIX, digest
 
 # How much of a key is kept in the clear, to name it in lists: `pd_sk_` and six more.
 KEY_PREFIX_LENGTH = 12
+
+
+# Asked on every request a shop makes, so built once.
+_LIVE_BY_HASH = select(ApiKey.id).where(
+    ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None)
+)
 
 
 class ApiKeyRepository:
@@ -34,9 +40,7 @@ class ApiKeyRepository:
         return plaintext, key
 
     async def get_live_id_by_hash(self, key_hash: str) -> str | None:
-        return await self.session.scalar(
-            select(ApiKey.id).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
-        )
+        return await self.session.scalar(_LIVE_BY_HASH, {"key_hash": key_hash})
 
     async def list_keys(self) -> Sequence[ApiKey]:
         """Every shop key, revoked ones too, oldest first."""

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paydesk.db import utcnow
+from paydesk.db import insert_new, utcnow
 from paydesk.idempotency.models import IdempotencyRecord
 
 
@@ -20,16 +19,13 @@ class IdempotencyRepository:
         """Reserves `key` for the caller with `INSERT … ON CONFLICT DO NOTHING`: the new
         record's id, or None when the caller holds the key already (a request still
         inserting it is waited for, and its key is free again if it rolls back)."""
-        dialect = self.session.get_bind().dialect.name
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
-            IdempotencyRecord
+        insert = insert_new(
+            self.session.get_bind().dialect.name, IdempotencyRecord, "caller_hash", "key"
         )
         record_id: int | None = await self.session.scalar(
             insert.values(
                 caller_hash=caller_hash, key=key, request_hash=request_hash, created_at=utcnow()
-            )
-            .on_conflict_do_nothing(index_elements=["caller_hash", "key"])
-            .returning(IdempotencyRecord.id)
+            ).returning(IdempotencyRecord.id)
         )
         return record_id
 

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import TypeVarTuple
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from paydesk.db import insert_new
 from paydesk.ledger.models import LedgerEntry, LedgerKind
 from paydesk.payments.models import Payment
 
@@ -82,10 +82,8 @@ class LedgerRepository:
         no-op, so a replayed event can never post twice."""
         if not entries:
             return
-        dialect = self.session.get_bind().dialect.name
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(LedgerEntry)
         await self.session.execute(
-            insert.on_conflict_do_nothing(),
+            insert_new(self.session.get_bind().dialect.name, LedgerEntry),
             [
                 {
                     "payment_id": e.payment_id,

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paydesk.db import new_id, utcnow
+from paydesk.db import insert_new, new_id, utcnow
 from paydesk.notifications.models import (
     Channel,
     DeliveryAttempt,
@@ -46,9 +45,8 @@ class OutboxRepository:
             return
         now = utcnow()
         dialect = self.session.get_bind().dialect.name
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
         await self.session.execute(
-            insert.on_conflict_do_nothing(index_elements=["cause", "recipient", "kind"]),
+            insert_new(dialect, Notification, "cause", "recipient", "kind"),
             [
                 {
                     "id": new_id("ntf"),

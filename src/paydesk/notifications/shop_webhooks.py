@@ -181,13 +181,16 @@ async def rotate_secret(session: AsyncSession, endpoint_id: str) -> ShopWebhookE
     return endpoint
 
 
+# Read for every change the shop may hear of, so built once.
+_ENABLED = (
+    select(ShopWebhookEndpoint)
+    .where(ShopWebhookEndpoint.status == EndpointStatus.ENABLED)
+    .order_by(ShopWebhookEndpoint.created_at, ShopWebhookEndpoint.id)
+)
+
+
 async def enabled_endpoints(session: AsyncSession) -> list[ShopWebhookEndpoint]:
-    rows = await session.scalars(
-        select(ShopWebhookEndpoint)
-        .where(ShopWebhookEndpoint.status == EndpointStatus.ENABLED)
-        .order_by(ShopWebhookEndpoint.created_at, ShopWebhookEndpoint.id)
-    )
-    return list(rows)
+    return list(await session.scalars(_ENABLED))
 
 
 def subscribed(endpoints: list[ShopWebhookEndpoint], event_type: str) -> list[ShopWebhookEndpoint]:

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from paydesk.orders.models import Order, OrderItem, OrderStatus
+
+# The statements of the payment path, built once.
+_BY_ID = select(Order).where(Order.id == bindparam("order_id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_BY_CHECKOUT_TOKEN = select(Order.id).where(Order.checkout_token_hash == bindparam("token_hash"))
+_CUSTOMER_EMAILS = select(Order.id, Order.customer_email).where(
+    Order.id.in_(bindparam("order_ids", expanding=True))
+)
 
 
 class OrderRepository:
@@ -18,17 +26,13 @@ class OrderRepository:
     async def get(
         self, order_id: str, *, for_update: bool = False, with_items: bool = False
     ) -> Order | None:
-        query = select(Order).where(Order.id == order_id)
-        if for_update:
-            query = query.with_for_update()
+        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
         if with_items:
             query = query.options(selectinload(Order.items))
-        return await self.session.scalar(query)
+        return await self.session.scalar(query, {"order_id": order_id})
 
     async def get_id_by_checkout_token_hash(self, token_hash: str) -> str | None:
-        return await self.session.scalar(
-            select(Order.id).where(Order.checkout_token_hash == token_hash)
-        )
+        return await self.session.scalar(_BY_CHECKOUT_TOKEN, {"token_hash": token_hash})
 
     async def items_of(self, order_ids: Collection[str]) -> dict[str, list[OrderItem]]:
         """Each order's items, in the order the shop listed them."""
@@ -46,9 +50,7 @@ class OrderRepository:
     async def customer_emails(self, order_ids: Collection[str]) -> dict[str, str]:
         if not order_ids:
             return {}
-        rows = await self.session.execute(
-            select(Order.id, Order.customer_email).where(Order.id.in_(order_ids))
-        )
+        rows = await self.session.execute(_CUSTOMER_EMAILS, {"order_ids": list(order_ids)})
         return {order_id: email for order_id, email in rows}
 
     async def statuses(self, order_ids: Collection[str]) -> dict[str, OrderStatus]:

@@ -11,10 +11,9 @@ import asyncio
 import logging
 from typing import Any
 
-from paydesk.db import Database
+from paydesk.db import Database, insert_new
 from paydesk.gateway.types import EventSnapshot, intent_id_of
-from paydesk.webhooks.models import EventStatus
-from paydesk.webhooks.repository import inbox_insert
+from paydesk.webhooks.models import EventStatus, InboxEvent
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ class InboxWriter:
         self.stored = asyncio.Event()  # set after each commit, for an in-process worker
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._statement = inbox_insert(db.engine.dialect.name)
+        self._statement = insert_new(db.engine.dialect.name, InboxEvent, "id")
 
     async def store(self, row: dict[str, Any]) -> None:
         """Returns once the event is committed (or was already stored); raises if not, and

@@ -10,14 +10,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paydesk.db import utcnow
+from paydesk.db import insert_new, utcnow
 from paydesk.webhooks.models import EventStatus, InboxEvent, SyncCursor
-
-
-def inbox_insert(dialect: str) -> Any:
-    """`INSERT … ON CONFLICT (id) DO NOTHING` into the inbox, for this database."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(InboxEvent).on_conflict_do_nothing(index_elements=["id"])
 
 
 class InboxRepository:
@@ -27,7 +21,8 @@ class InboxRepository:
     async def store(self, rows: list[dict[str, Any]]) -> None:
         """Stores inbox rows (webhooks/inbox.py makes them); those already stored are kept."""
         if rows:
-            await self.session.execute(inbox_insert(self.session.get_bind().dialect.name), rows)
+            dialect = self.session.get_bind().dialect.name
+            await self.session.execute(insert_new(dialect, InboxEvent, "id"), rows)
 
     async def claim_due(
         self, limit: int, *, event_ids: Collection[str] | None = None
