@@ -141,6 +141,49 @@ def sandbox(
     run_sandbox(host=host, port=port, config=config)
 
 
+# "90", "15m", "6h", "3d": seconds, minutes, hours, days.
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@server_app.command("sandbox-clock")
+def sandbox_clock(
+    duration: Annotated[str, typer.Argument(help="How far ahead: 90 (seconds), 15m, 6h, 3d.")],
+    sandbox_url: Annotated[
+        str, typer.Option(help="The sandbox's address.")
+    ] = "http://127.0.0.1:12111",
+) -> None:
+    """Move the offline sandbox's clock ahead: what Stripe would do by then (a pending
+    refund settling, a dispute opening) happens now."""
+    import httpx
+
+    unit = _DURATION_UNITS.get(duration[-1:])
+    number = duration[:-1] if unit is not None else duration
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        typer.secho(
+            f"paydesk: {duration!r} is not a duration (90, 15m, 6h, 3d)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    try:
+        answer = httpx.post(
+            f"{sandbox_url.rstrip('/')}/_sandbox/clock/advance", json={"seconds": seconds}
+        )
+    except httpx.HTTPError as exc:
+        typer.secho(f"paydesk: no sandbox at {sandbox_url}: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    body = answer.json()
+    if answer.status_code != 200:
+        typer.secho(f"paydesk: {body['error']['message']}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    typer.echo(
+        f"sandbox clock {body['clock_ahead_seconds']:g} s ahead: {body['ran']} scheduled "
+        f"{'thing' if body['ran'] == 1 else 'things'} ran, {body['scheduled']} still waiting"
+    )
+
+
 @server_app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port for paydesk's API.")] = 8000,

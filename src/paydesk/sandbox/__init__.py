@@ -15,6 +15,9 @@ disputes, events, webhook_endpoints); the sandbox's own controls under /_sandbox
 - `GET|POST /_sandbox/3ds/{id}`: the 3-D Secure page a `redirect_to_url` next action names.
 - `POST /_sandbox/charges/{id}/dispute` `{"reason": r, "amount": n, "inquiry": bool}`
 - `POST /_sandbox/disputes/{id}/close` `{"outcome": "won" | "lost"}`
+- `POST /_sandbox/clock/advance` `{"seconds": n}` (`paydesk sandbox-clock 3d`): as if n more
+  seconds had passed for what the sandbox does later (pending refunds, disputes of the
+  dispute test cards), which runs at once, in order; timestamps on objects stay real.
 
 `SandboxConfig(latency_ms=N, latency_jitter_ms=J)` (`paydesk sandbox --latency-ms N
 --latency-jitter-ms J`) makes every /v1 call wait N ms plus up to J more, as Stripe takes

@@ -137,7 +137,7 @@ def create_sandbox_app(
     refunds = Refunds(store, events, scheduler, config.refund_delay_seconds)
     api = StripeApi(store, config, chaos)
     control = ControlEndpoints(
-        store, chaos, webhook_chaos, payment_intents, config.publishable_key, disputes
+        store, chaos, webhook_chaos, payment_intents, config.publishable_key, disputes, scheduler
     )
 
     def retrieve_intent(call: ApiCall) -> StripeObject:
@@ -218,6 +218,7 @@ def create_sandbox_app(
         route(we, "DELETE", lambda c: delete_endpoint(store, c.path["we_id"])),
         Route("/_sandbox/health", control.health, methods=["GET"]),
         Route("/_sandbox/chaos", control.chaos, methods=["POST"]),
+        Route("/_sandbox/clock/advance", control.advance_clock, methods=["POST"]),
         Route("/_sandbox/chaos/webhooks", control.webhook_chaos, methods=["POST"]),
         Route("/_sandbox/chaos/webhooks", control.calm_webhooks, methods=["DELETE"]),
         Route("/_sandbox/charges/{ch_id}/dispute", control.dispute_charge, methods=["POST"]),

@@ -1,4 +1,5 @@
-"""The sandbox's own endpoints under /_sandbox: health, chaos, 3-D Secure answers, disputes."""
+"""The sandbox's own endpoints under /_sandbox: health, chaos, the clock, 3-D Secure answers,
+disputes."""
 
 from html import escape
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -14,6 +15,10 @@ from paydesk.sandbox.forms import decode_form
 from paydesk.sandbox.pages import challenge_page, finished_page
 from paydesk.sandbox.payment_intents import PaymentIntents
 from paydesk.sandbox.store import SandboxStore
+from paydesk.sandbox.timers import Scheduler
+
+# A year and a bit: past any delay Stripe's test mode has (disputes, SEPA, payouts).
+MAX_ADVANCE_SECONDS = 400 * 24 * 3600
 
 
 class ControlEndpoints:
@@ -25,6 +30,7 @@ class ControlEndpoints:
         payment_intents: PaymentIntents,
         publishable_key: str,
         disputes: Disputes,
+        scheduler: Scheduler,
     ) -> None:
         self._store = store
         self._chaos = chaos
@@ -32,6 +38,7 @@ class ControlEndpoints:
         self._payment_intents = payment_intents
         self._publishable_key = publishable_key
         self._disputes = disputes
+        self._scheduler = scheduler
 
     async def health(self, request: Request) -> Response:
         mix = self._webhook_chaos.mix
@@ -46,6 +53,37 @@ class ControlEndpoints:
                 "chaos_remaining": self._chaos.remaining,
                 "webhook_chaos_remaining": self._webhook_chaos.remaining,
                 "webhook_chaos_mix": mix.as_dict() if mix is not None else None,
+                "clock_ahead_seconds": self._scheduler.ahead_seconds,
+                "scheduled": self._scheduler.waiting,
+            },
+        )
+
+    async def advance_clock(self, request: Request) -> Response:
+        """`{"seconds": n}`: as if n more seconds had passed for what the sandbox does later
+        (pending refunds settling, disputes opening), which happens now."""
+        request_id: str = request.state.request_id
+        try:
+            body = await _json_body(request)
+            seconds = body.get("seconds")
+            if (
+                isinstance(seconds, bool)
+                or not isinstance(seconds, int | float)
+                or not 0 < seconds <= MAX_ADVANCE_SECONDS
+            ):
+                raise InvalidRequestError(
+                    f"seconds must be a number above 0 and at most {MAX_ADVANCE_SECONDS}.",
+                    param="seconds",
+                )
+        except StripeError as error:
+            return _json(error.status, error.body(request_id))
+        ran = self._scheduler.advance(float(seconds))
+        return _json(
+            200,
+            {
+                "advanced_seconds": seconds,
+                "ran": ran,
+                "scheduled": self._scheduler.waiting,
+                "clock_ahead_seconds": self._scheduler.ahead_seconds,
             },
         )
 

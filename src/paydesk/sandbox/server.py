@@ -174,6 +174,11 @@ class SandboxServer:
         body: StripeObject = {"reason": reason, "amount": amount, "inquiry": inquiry}
         return self.app.scheduler.call(lambda: self.app.disputes.open_on_demand(charge_id, body))
 
+    def advance_clock(self, seconds: float) -> int:
+        """As if `seconds` had passed for what the sandbox does later, which runs now:
+        `POST /_sandbox/clock/advance`. Returns how many scheduled things ran."""
+        return self.app.scheduler.call(lambda: self.app.scheduler.advance(seconds))
+
     def close_dispute(self, dispute_id: str, outcome: str) -> StripeObject:
         """The network's verdict, `won` or `lost`: `POST /_sandbox/disputes/{id}/close`."""
         return self.app.scheduler.call(lambda: self.app.disputes.settle(dispute_id, outcome))

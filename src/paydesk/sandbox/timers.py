@@ -3,12 +3,19 @@
 A dispute arriving after its charge, a pending refund settling: each is a plain callable
 scheduled here. When the server stops, whatever is still waiting runs at once, so the
 store never misses what a test was promised; its events are delivered on the next start.
+
+The sandbox keeps a clock of its own for them, which `advance` moves ahead of the real
+one (`POST /_sandbox/clock/advance`): what falls due meanwhile runs at once, in the order
+it was due, as if that much time had passed. Timestamps on Stripe's objects stay real.
 """
 
 import asyncio
+import itertools
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -16,11 +23,25 @@ T = TypeVar("T")
 _CALL_TIMEOUT_SECONDS = 10.0
 
 
+@dataclass
+class _Waiting:
+    due: float  # on the sandbox's clock
+    action: Callable[[], None]
+    handle: asyncio.TimerHandle | None = None  # the real timer that runs it when due
+
+
 class Scheduler:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._waiting: dict[asyncio.TimerHandle, Callable[[], None]] = {}
+        # By the order they were scheduled in, which breaks ties between equal due times.
+        self._waiting: dict[int, _Waiting] = {}
         self._lock = threading.Lock()
+        self._numbers = itertools.count()
+        self.ahead_seconds = 0.0  # how far the sandbox's clock is ahead of the real one
+
+    def now(self) -> float:
+        """The sandbox's clock, in seconds (monotonic, not the time of day)."""
+        return time.monotonic() + self.ahead_seconds
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -28,11 +49,12 @@ class Scheduler:
     def detach(self) -> None:
         """Run everything still waiting, now; called as the server stops."""
         with self._lock:
-            waiting = list(self._waiting.items())
+            waiting = sorted(self._waiting.items())
             self._waiting.clear()
-        for handle, action in waiting:
-            handle.cancel()
-            action()
+        for _, item in waiting:
+            if item.handle is not None:
+                item.handle.cancel()
+            item.action()
         self._loop = None
 
     @property
@@ -45,17 +67,50 @@ class Scheduler:
         if loop is None:
             action()
             return
-        handle: asyncio.TimerHandle | None = None
-
-        def run() -> None:
-            with self._lock:
-                if handle is None or self._waiting.pop(handle, None) is None:
-                    return
-            action()
-
+        delay = max(0.0, delay_seconds)
         with self._lock:
-            handle = loop.call_later(max(0.0, delay_seconds), run)
-            self._waiting[handle] = action
+            number = next(self._numbers)
+            item = _Waiting(self.now() + delay, action)
+            self._waiting[number] = item
+            item.handle = loop.call_later(delay, self._run, number)
+
+    def advance(self, seconds: float) -> int:
+        """Moves the sandbox's clock `seconds` ahead and runs, on the calling thread (the
+        event loop's), everything that falls due by then, earliest first, each with the
+        clock at its own time, so that what it schedules within the window runs too; what
+        is still waiting is due that much sooner. Returns how many ran."""
+        if seconds < 0:
+            raise ValueError("the sandbox's clock only moves forward")
+        target = self.ahead_seconds + seconds
+        ran = 0
+        while True:
+            with self._lock:
+                until = time.monotonic() + target
+                due = [(w.due, n) for n, w in self._waiting.items() if w.due <= until]
+                if not due:
+                    break
+                when, number = min(due)
+                item = self._waiting.pop(number)
+                self.ahead_seconds = max(self.ahead_seconds, when - time.monotonic())
+            if item.handle is not None:
+                item.handle.cancel()
+            item.action()
+            ran += 1
+        self.ahead_seconds = target
+        loop = self._loop
+        if loop is not None:
+            with self._lock:
+                for number, item in self._waiting.items():
+                    if item.handle is not None:
+                        item.handle.cancel()
+                    item.handle = loop.call_later(item.due - self.now(), self._run, number)
+        return ran
+
+    def _run(self, number: int) -> None:
+        with self._lock:
+            item = self._waiting.pop(number, None)
+        if item is not None:
+            item.action()
 
     def call(self, action: Callable[[], T]) -> T:
         """Run `action` on the event loop from another thread and return its result."""
