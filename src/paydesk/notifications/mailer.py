@@ -190,7 +190,7 @@ async def _quit(client: aiosmtplib.SMTP) -> None:
 
 def _message(headers: dict[str, str], text: str, html: str) -> Message:
     """A text and an HTML alternative under `headers`. Built with the `email` package's
-    legacy classes, which cost a fifteenth of what `EmailMessage` does to build, and read
+    legacy classes, which cost far less than `EmailMessage` does to build, and read
     the same in a mail client: non-ASCII in a subject or in a sender's name (apart from its
     address) is RFC 2047-encoded, bodies are UTF-8 in quoted-printable. An address that is
     not ASCII itself (sent with SMTPUTF8) is written raw only by `EmailMessage`, which

@@ -12,8 +12,8 @@ from paydesk.db import insert_new
 from paydesk.payments.models import Payment, PaymentEvent, PaymentFact, PaymentStatus
 from paydesk.payments.state import Clock, Fact, FactKind
 
-# The statements of the payment path, built once (building one costs about as much as
-# running it); bound parameters named after what they take.
+# The statements of the payment path, built once (building them anew showed in its
+# profile); bound parameters named after what they take.
 _BY_ID = select(Payment).where(Payment.id == bindparam("payment_id"))
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 _OPEN_OF_ORDER = select(Payment).where(
