@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 import stripe
 
@@ -77,6 +78,12 @@ class Backend:
         """Skip the running case on localstripe only; `reason` completes "localstripe does not"."""
         if self.is_localstripe:
             pytest.skip(f"localstripe does not {reason}")
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the sandbox's clock, so that what Stripe does later happens now."""
+        assert not self.is_localstripe, "localstripe has no clock to move"
+        answer = httpx.post(f"{self.url}/_sandbox/clock/advance", json={"seconds": seconds})
+        answer.raise_for_status()
 
     def payment_intent(
         self, payment_method: str | None = None, amount: int = 1000, **params: Any

@@ -25,6 +25,8 @@ from paydesk.webhooks.receiver import PATH
 from tests.fixtures.paydesk import E2E_WORKER, ServerThread, loopback_socket
 
 KEY = "sk_test_convergence"
+# Where Stripe.js would send the browser back to after a redirect; never followed here.
+RETURN_URL = "https://shop.example/checkout/result"
 ITEMS = [{"sku": "X", "name": "Thing", "unit_amount": 4000, "quantity": 1}]
 
 
@@ -50,7 +52,9 @@ class Shop:
         """The browser confirms with Stripe directly: paydesk hears of it only from Stripe."""
         intent_id = payment["stripe_payment_intent_id"]
         try:
-            return self.stripe.v1.payment_intents.confirm(intent_id, {"payment_method": method})
+            return self.stripe.v1.payment_intents.confirm(
+                intent_id, {"payment_method": method, "return_url": RETURN_URL}
+            )
         except stripe.CardError:
             return None
 

@@ -30,7 +30,8 @@ async def test_the_browser_confirms_at_stripe_and_the_webhook_pays_the_order(
         started = (await browser.post("/api/payments", json={"order_id": order["id"]})).json()
     # What Stripe.js does in the browser with the client secret; paydesk is not involved.
     stripe_client.v1.payment_intents.confirm(
-        started["stripe_payment_intent_id"], {"payment_method": "pm_card_visa"}
+        started["stripe_payment_intent_id"],
+        {"payment_method": "pm_card_visa", "return_url": f"{paydesk.url}/checkout/result"},
     )
     payment = await wait_for(paydesk, started["id"], "succeeded")
     last = payment["timeline"][-1]

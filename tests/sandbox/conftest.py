@@ -40,6 +40,12 @@ def http(sandbox: SandboxServer) -> Iterator[httpx.Client]:
         yield client
 
 
+def form(params: dict[str, Any]) -> Any:
+    """Parameters as the SDK sends them, untyped: its TypedDicts lag behind what Stripe takes
+    (this API version's PaymentIntentCreateParams has no payment_method_types)."""
+    return params
+
+
 def secret_auth(key: str = "sk_test_sandbox") -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 

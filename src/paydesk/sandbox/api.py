@@ -95,7 +95,13 @@ class StripeApi:
             idempotency_key = (
                 request.headers.get("idempotency-key") if request.method == "POST" else None
             )
-            context = RequestContext(request_id, idempotency_key, _base_url(request))
+            context = RequestContext(
+                request_id,
+                idempotency_key,
+                _base_url(request),
+                request.client.host if request.client else None,
+                request.headers.get("user-agent"),
+            )
             call = ApiCall(params, dict(request.path_params), key, context)
             response = await self._answer_in_turn(request, handler, call, headers, ticket)
         except StripeError as error:

@@ -24,10 +24,13 @@ from paydesk.sandbox.idempotency import KeyedLocks
 from paydesk.sandbox.ids import new_request_id
 from paydesk.sandbox.latency import StripeLatency
 from paydesk.sandbox.listing import LIST_PARAMS, paginate
+from paydesk.sandbox.mandates import retrieve_mandate
 from paydesk.sandbox.params import optional_str, reject_unknown
 from paydesk.sandbox.payment_intents import PaymentIntents
 from paydesk.sandbox.payment_methods import create_payment_method, retrieve_payment_method
+from paydesk.sandbox.redirects import BankRedirects
 from paydesk.sandbox.refunds import Refunds
+from paydesk.sandbox.sepa_debits import SepaDebits
 from paydesk.sandbox.store import SandboxStore
 from paydesk.sandbox.timers import Scheduler
 from paydesk.sandbox.webhook_endpoints import (
@@ -133,7 +136,9 @@ def create_sandbox_app(
     events = EventLog(store, config.api_version)
     scheduler = Scheduler()
     disputes = Disputes(store, events, scheduler, config.dispute_delay_seconds)
-    payment_intents = PaymentIntents(store, events, disputes)
+    sepa_debits = SepaDebits(store, events, scheduler, disputes)
+    redirects = BankRedirects(store, events)
+    payment_intents = PaymentIntents(store, events, disputes, sepa_debits, redirects)
     refunds = Refunds(store, events, scheduler, config.refund_delay_seconds)
     api = StripeApi(store, config, chaos)
     control = ControlEndpoints(
@@ -151,7 +156,9 @@ def create_sandbox_app(
         if call.key.publishable:
             intent = payment_intents.get(call.path["pi_id"])
             payment_intents.check_client_secret(intent, optional_str(call.params, "client_secret"))
-        return payment_intents.confirm(call.path["pi_id"], call.params, call.context)
+        return payment_intents.confirm(
+            call.path["pi_id"], call.params, call.context, publishable=call.key.publishable
+        )
 
     def list_events(call: ApiCall) -> StripeObject:
         reject_unknown(call.params, EVENT_LIST_PARAMS)
@@ -195,6 +202,11 @@ def create_sandbox_app(
             publishable=True,
         ),
         route("/v1/payment_methods/{pm_id}", "GET", retrieve_method),
+        route(
+            "/v1/mandates/{mandate_id}",
+            "GET",
+            lambda c: retrieve_mandate(store, c.path["mandate_id"]),
+        ),
         route("/v1/charges", "GET", lambda c: list_charges(store, c.params)),
         route("/v1/charges/{ch_id}", "GET", lambda c: retrieve_charge(store, c.path["ch_id"])),
         route("/v1/refunds", "POST", lambda c: refunds.create(c.params, c.context)),
@@ -228,6 +240,9 @@ def create_sandbox_app(
         ),
         Route("/_sandbox/3ds/{pi_id}", control.challenge, methods=["GET"]),
         Route("/_sandbox/3ds/{pi_id}", control.answer_challenge, methods=["POST"]),
+        Route("/_sandbox/redirect/{pi_id}", control.bank_page, methods=["GET"]),
+        Route("/_sandbox/redirect/{pi_id}", control.answer_challenge, methods=["POST"]),
+        Route("/_sandbox/mandates/{mandate_id}", control.mandate_page, methods=["GET"]),
     ]
 
     @asynccontextmanager

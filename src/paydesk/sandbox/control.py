@@ -1,5 +1,5 @@
-"""The sandbox's own endpoints under /_sandbox: health, chaos, the clock, 3-D Secure answers,
-disputes."""
+"""The sandbox's own endpoints under /_sandbox: health, chaos, the clock, 3-D Secure and bank
+page answers, disputes, mandate pages."""
 
 from html import escape
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -8,11 +8,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from paydesk.sandbox.bank_redirects import bank_label
 from paydesk.sandbox.chaos import Chaos, ChaosMode, WebhookChaos, WebhookChaosMode, WebhookMix
 from paydesk.sandbox.disputes import Disputes
 from paydesk.sandbox.errors import InvalidRequestError, StripeError, StripeObject
 from paydesk.sandbox.forms import decode_form
-from paydesk.sandbox.pages import challenge_page, finished_page
+from paydesk.sandbox.pages import bank_page, challenge_page, finished_page, mandate_page
 from paydesk.sandbox.payment_intents import PaymentIntents
 from paydesk.sandbox.store import SandboxStore
 from paydesk.sandbox.timers import Scheduler
@@ -167,7 +168,8 @@ class ControlEndpoints:
         return _json(200, dispute)
 
     async def authenticate(self, request: Request) -> Response:
-        """`{"outcome": "succeed" | "fail"}`: answer the 3-D Secure challenge without a browser."""
+        """`{"outcome": "succeed" | "fail"}`: answer the 3-D Secure challenge, or the bank page
+        of an iDEAL or Bancontact payment, without a browser."""
         request_id: str = request.state.request_id
         try:
             body = await _json_body(request)
@@ -194,7 +196,34 @@ class ControlEndpoints:
         last4 = payment_method["card"]["last4"] if payment_method else None
         return HTMLResponse(challenge_page(pi_id, intent["amount"], intent["currency"], last4))
 
+    async def bank_page(self, request: Request) -> Response:
+        """The bank page an iDEAL or Bancontact `redirect_to_url` next action names."""
+        pi_id: str = request.path_params["pi_id"]
+        intent = self._store.payment_intents.get(pi_id)
+        if intent is None:
+            return HTMLResponse(
+                "<!doctype html><title>Not found</title><p>No such payment.</p>", 404
+            )
+        payment_method = self._store.payment_methods.get(intent["payment_method"] or "")
+        if intent["status"] != "requires_action" or payment_method is None:
+            return HTMLResponse(finished_page(pi_id, intent["status"]))
+        bank = bank_label(payment_method["type"], (payment_method.get("ideal") or {}).get("bank"))
+        return HTMLResponse(bank_page(pi_id, intent["amount"], intent["currency"], bank))
+
+    async def mandate_page(self, request: Request) -> Response:
+        """What a mandate's `url` shows: its reference, the account's last digits, status."""
+        mandate = self._store.mandates.get(request.path_params["mandate_id"])
+        if mandate is None:
+            return HTMLResponse(
+                "<!doctype html><title>Not found</title><p>No such mandate.</p>", 404
+            )
+        payment_method = self._store.payment_methods.get(mandate["payment_method"])
+        last4 = payment_method["sepa_debit"]["last4"] if payment_method else None
+        reference = mandate["payment_method_details"]["sepa_debit"]["reference"]
+        return HTMLResponse(mandate_page(mandate["id"], reference, last4, mandate["status"]))
+
     async def answer_challenge(self, request: Request) -> Response:
+        """The 3-D Secure page's or the bank page's buttons: 303 to the return_url."""
         pi_id: str = request.path_params["pi_id"]
         form = decode_form((await request.body()).decode("utf-8", errors="replace"))
         succeed = form.get("outcome") == "succeed"

@@ -224,7 +224,7 @@ class Disputes:
                 f"This dispute is already closed (status {dispute['status']}).",
                 code="dispute_already_closed",
             )
-        inquiry = dispute["payment_method_details"]["card"]["case_type"] == "inquiry"
+        inquiry = is_inquiry(dispute)
         before = snapshot(dispute)
         dispute["status"] = "warning_closed" if inquiry else outcome
         dispute["is_charge_refundable"] = inquiry
@@ -248,13 +248,15 @@ class Disputes:
 def open_chargeback(store: SandboxStore, ch_id: str) -> StripeObject | None:
     """The charge's dispute that took its money and is not over, if any."""
     for dispute in store.disputes.newest_first():
-        if (
-            dispute["charge"] == ch_id
-            and dispute["status"] in OPEN
-            and dispute["payment_method_details"]["card"]["case_type"] != "inquiry"
-        ):
+        if dispute["charge"] == ch_id and dispute["status"] in OPEN and not is_inquiry(dispute):
             return dispute
     return None
+
+
+def is_inquiry(dispute: StripeObject) -> bool:
+    """Whether a dispute only asks (a card inquiry): bank debit disputes have no details."""
+    details = dispute["payment_method_details"]
+    return details is not None and details["card"]["case_type"] == "inquiry"
 
 
 def _previous_attributes(before: StripeObject, after: StripeObject) -> StripeObject:

@@ -23,6 +23,7 @@ EVENT_TYPES = frozenset(
         "payment_intent.canceled",
         "payment_intent.amount_capturable_updated",
         "payment_intent.processing",
+        "charge.pending",
         "charge.succeeded",
         "charge.failed",
         "charge.captured",
@@ -47,6 +48,9 @@ class RequestContext:
     request_id: str | None
     idempotency_key: str | None
     base_url: str
+    # The caller's address and browser: what a mandate accepted through Stripe.js records.
+    ip_address: str | None = None
+    user_agent: str | None = None
 
 
 def snapshot(obj: StripeObject) -> StripeObject:

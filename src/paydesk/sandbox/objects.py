@@ -12,6 +12,46 @@ def now() -> int:
     return int(time.time())
 
 
+def billing_details(details: dict[str, Any] | None) -> StripeObject:
+    """`billing_details` as given (`billing_details[name]` & co.), every key present."""
+    details = details or {}
+    address = details.get("address") if isinstance(details.get("address"), dict) else {}
+    return {
+        "address": {
+            key: (address or {}).get(key)
+            for key in ("city", "country", "line1", "line2", "postal_code", "state")
+        },
+        "email": details.get("email"),
+        "name": details.get("name"),
+        "phone": details.get("phone"),
+        "tax_id": None,
+    }
+
+
+def payment_method(
+    pm_id: str,
+    *,
+    kind: str,
+    details: StripeObject,
+    metadata: dict[str, str],
+    billing: dict[str, Any] | None,
+) -> StripeObject:
+    """A PaymentMethod of any type: `details` is its type's hash (`card`, `sepa_debit`, ...)."""
+    return {
+        "allow_redisplay": "unspecified",
+        "billing_details": billing_details(billing),
+        kind: details,
+        "created": now(),
+        "customer": None,
+        "id": pm_id,
+        "livemode": False,
+        "metadata": metadata,
+        "object": "payment_method",
+        "type": kind,
+        "customer_account": None,
+    }
+
+
 def card_payment_method(
     pm_id: str,
     *,
@@ -24,49 +64,29 @@ def card_payment_method(
     metadata: dict[str, str],
     billing_details: dict[str, Any] | None = None,
 ) -> StripeObject:
-    details = billing_details or {}
-    address = details.get("address") if isinstance(details.get("address"), dict) else {}
-    return {
-        "allow_redisplay": "unspecified",
-        "billing_details": {
-            "address": {
-                key: (address or {}).get(key)
-                for key in ("city", "country", "line1", "line2", "postal_code", "state")
-            },
-            "email": details.get("email"),
-            "name": details.get("name"),
-            "phone": details.get("phone"),
-            "tax_id": None,
+    card = {
+        "brand": brand,
+        "checks": {
+            "address_line1_check": None,
+            "address_postal_code_check": None,
+            "cvc_check": "unchecked",
         },
-        "card": {
-            "brand": brand,
-            "checks": {
-                "address_line1_check": None,
-                "address_postal_code_check": None,
-                "cvc_check": "unchecked",
-            },
-            "country": "US",
-            "display_brand": brand,
-            "exp_month": exp_month,
-            "exp_year": exp_year,
-            "fingerprint": fingerprint,
-            "funding": funding,
-            "generated_from": None,
-            "last4": last4,
-            "networks": {"available": [brand], "preferred": None},
-            "three_d_secure_usage": {"supported": True},
-            "wallet": None,
-            "regulated_status": "unregulated",
-        },
-        "created": now(),
-        "customer": None,
-        "id": pm_id,
-        "livemode": False,
-        "metadata": metadata,
-        "object": "payment_method",
-        "type": "card",
-        "customer_account": None,
+        "country": "US",
+        "display_brand": brand,
+        "exp_month": exp_month,
+        "exp_year": exp_year,
+        "fingerprint": fingerprint,
+        "funding": funding,
+        "generated_from": None,
+        "last4": last4,
+        "networks": {"available": [brand], "preferred": None},
+        "three_d_secure_usage": {"supported": True},
+        "wallet": None,
+        "regulated_status": "unregulated",
     }
+    return payment_method(
+        pm_id, kind="card", details=card, metadata=metadata, billing=billing_details
+    )
 
 
 def payment_intent(
@@ -79,7 +99,9 @@ def payment_intent(
     metadata: dict[str, str],
     description: str | None,
     receipt_email: str | None,
-    automatic_payment_methods: bool,
+    automatic_payment_methods: StripeObject | None,
+    payment_method_types: list[str],
+    payment_method_options: StripeObject,
 ) -> StripeObject:
     return {
         "amount": amount,
@@ -88,9 +110,7 @@ def payment_intent(
         "amount_received": 0,
         "application": None,
         "application_fee_amount": None,
-        "automatic_payment_methods": (
-            {"allow_redirects": "always", "enabled": True} if automatic_payment_methods else None
-        ),
+        "automatic_payment_methods": automatic_payment_methods,
         "canceled_at": None,
         "cancellation_reason": None,
         "capture_method": capture_method,
@@ -110,15 +130,8 @@ def payment_intent(
         "on_behalf_of": None,
         "payment_method": None,
         "payment_method_configuration_details": None,
-        "payment_method_options": {
-            "card": {
-                "installments": None,
-                "mandate_options": None,
-                "network": None,
-                "request_three_d_secure": "automatic",
-            }
-        },
-        "payment_method_types": ["card"],
+        "payment_method_options": payment_method_options,
+        "payment_method_types": payment_method_types,
         "processing": None,
         "receipt_email": receipt_email,
         "review": None,
@@ -136,21 +149,9 @@ def payment_intent(
     }
 
 
-def charge(
-    ch_id: str,
-    *,
-    intent: StripeObject,
-    payment_method: StripeObject,
-    succeeded: bool,
-    captured: bool,
-    balance_transaction: str | None,
-    failure_code: str | None = None,
-    failure_message: str | None = None,
-    decline_code: str | None = None,
-) -> StripeObject:
-    card = payment_method["card"]
-    amount: int = intent["amount"]
-    outcome: StripeObject = {
+def charge_outcome(succeeded: bool, decline_code: str | None = None) -> StripeObject:
+    """A charge's `outcome` once the bank has answered."""
+    return {
         "advice_code": None,
         "network_advice_code": None,
         "network_decline_code": None,
@@ -163,6 +164,61 @@ def charge(
         ),
         "type": "authorized" if succeeded else "issuer_declined",
     }
+
+
+def card_details(payment_method: StripeObject, amount: int, succeeded: bool) -> StripeObject:
+    """`payment_method_details` of a card charge."""
+    card = payment_method["card"]
+    return {
+        "card": {
+            "amount_authorized": amount if succeeded else None,
+            "brand": card["brand"],
+            "checks": card["checks"],
+            "country": card["country"],
+            "exp_month": card["exp_month"],
+            "exp_year": card["exp_year"],
+            "extended_authorization": {"status": "disabled"},
+            "fingerprint": card["fingerprint"],
+            "funding": card["funding"],
+            "incremental_authorization": {"status": "unavailable"},
+            "installments": None,
+            "last4": card["last4"],
+            "mandate": None,
+            "multicapture": {"status": "unavailable"},
+            "network": card["brand"],
+            "network_token": {"used": False},
+            "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
+            "three_d_secure": None,
+            "wallet": None,
+            "authorization_code": None,
+            "regulated_status": card["regulated_status"],
+            "network_transaction_id": None,
+            "transaction_link_id": None,
+        },
+        "type": "card",
+    }
+
+
+def charge(
+    ch_id: str,
+    *,
+    intent: StripeObject,
+    payment_method: StripeObject,
+    succeeded: bool,
+    captured: bool,
+    balance_transaction: str | None,
+    failure_code: str | None = None,
+    failure_message: str | None = None,
+    decline_code: str | None = None,
+    payment_method_details: StripeObject | None = None,
+    pending: bool = False,
+) -> StripeObject:
+    """A charge of `intent`; a card's details unless `payment_method_details` says other.
+    A `pending` one (a bank debit on its way) has no outcome yet and is not paid."""
+    amount: int = intent["amount"]
+    if payment_method_details is None:
+        payment_method_details = card_details(payment_method, amount, succeeded)
+    status = "pending" if pending else "succeeded" if succeeded else "failed"
     return {
         "amount": amount,
         "amount_captured": amount if captured else 0,
@@ -188,38 +244,11 @@ def charge(
         "metadata": dict(intent["metadata"]),
         "object": "charge",
         "on_behalf_of": None,
-        "outcome": outcome,
-        "paid": succeeded,
+        "outcome": None if pending else charge_outcome(succeeded, decline_code),
+        "paid": succeeded and not pending,
         "payment_intent": intent["id"],
         "payment_method": payment_method["id"],
-        "payment_method_details": {
-            "card": {
-                "amount_authorized": amount if succeeded else None,
-                "brand": card["brand"],
-                "checks": card["checks"],
-                "country": card["country"],
-                "exp_month": card["exp_month"],
-                "exp_year": card["exp_year"],
-                "extended_authorization": {"status": "disabled"},
-                "fingerprint": card["fingerprint"],
-                "funding": card["funding"],
-                "incremental_authorization": {"status": "unavailable"},
-                "installments": None,
-                "last4": card["last4"],
-                "mandate": None,
-                "multicapture": {"status": "unavailable"},
-                "network": card["brand"],
-                "network_token": {"used": False},
-                "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
-                "three_d_secure": None,
-                "wallet": None,
-                "authorization_code": None,
-                "regulated_status": card["regulated_status"],
-                "network_transaction_id": None,
-                "transaction_link_id": None,
-            },
-            "type": "card",
-        },
+        "payment_method_details": payment_method_details,
         "receipt_email": intent["receipt_email"],
         "receipt_number": None,
         "receipt_url": None,
@@ -235,7 +264,7 @@ def charge(
         "source_transfer": None,
         "statement_descriptor": None,
         "statement_descriptor_suffix": None,
-        "status": "succeeded" if succeeded else "failed",
+        "status": status,
         "transfer_data": None,
         "transfer_group": None,
         "source": None,
@@ -302,20 +331,25 @@ def refund(
     metadata: dict[str, str],
     balance_transaction: str,
 ) -> StripeObject:
+    """A refund of `charge`; where it goes is told for a card only (Stripe's destination
+    details have no hash for the bank payment methods)."""
+    card_destination = {
+        "card": {
+            "reference_status": "pending",
+            "reference_type": "acquirer_reference_number",
+            "type": "refund",
+        },
+        "type": "card",
+    }
     return {
         "amount": amount,
         "balance_transaction": balance_transaction,
         "charge": charge["id"],
         "created": now(),
         "currency": charge["currency"],
-        "destination_details": {
-            "card": {
-                "reference_status": "pending",
-                "reference_type": "acquirer_reference_number",
-                "type": "refund",
-            },
-            "type": "card",
-        },
+        "destination_details": (
+            card_destination if charge["payment_method_details"]["type"] == "card" else None
+        ),
         "id": re_id,
         "metadata": metadata,
         "object": "refund",
@@ -382,7 +416,20 @@ def dispute(
     inquiry: bool,
     due_by: int,
 ) -> StripeObject:
-    brand: str = charge["payment_method_details"]["card"]["brand"]
+    """A dispute of `charge`. Stripe's dispute details describe card disputes (and a few
+    wallets); a bank debit's dispute has none."""
+    details: StripeObject | None = None
+    if charge["payment_method_details"]["type"] == "card":
+        brand: str = charge["payment_method_details"]["card"]["brand"]
+        details = {
+            "card": {
+                "brand": brand,
+                "case_type": "inquiry" if inquiry else "chargeback",
+                "network_reason_code": _NETWORK_REASON_CODES.get(reason, "13.7"),
+                "network": brand,
+            },
+            "type": "card",
+        }
     return {
         "amount": amount,
         "balance_transactions": [],
@@ -403,15 +450,7 @@ def dispute(
         "metadata": {},
         "object": "dispute",
         "payment_intent": charge["payment_intent"],
-        "payment_method_details": {
-            "card": {
-                "brand": brand,
-                "case_type": "inquiry" if inquiry else "chargeback",
-                "network_reason_code": _NETWORK_REASON_CODES.get(reason, "13.7"),
-                "network": brand,
-            },
-            "type": "card",
-        },
+        "payment_method_details": details,
         "reason": reason,
         "status": "warning_needs_response" if inquiry else "needs_response",
         "enhanced_eligibility_types": [],

@@ -1,6 +1,9 @@
-"""The 3-D Secure challenge page: self-contained HTML, two labelled buttons."""
+"""The sandbox's pages: the 3-D Secure challenge and the bank page of iDEAL and Bancontact
+(self-contained HTML, two labelled buttons each), and a SEPA mandate."""
 
 from html import escape
+
+from paydesk.sandbox.currencies import format_amount
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; background: #f6f8fa; margin: 0; }
@@ -60,6 +63,59 @@ def finished_page(pi_id: str, status: str) -> str:
 <h1>Authentication finished</h1>
 <p>PaymentIntent <code>{escape(pi_id)}</code> is now <strong id="status">{escape(status)}</strong>.
 You can close this window.</p>
+</main></body>
+</html>
+"""
+
+
+def bank_page(pi_id: str, amount: int, currency: str, bank: str) -> str:
+    """Stripe's test page for a bank redirect: authorize the payment, or fail it."""
+    action = f"/_sandbox/redirect/{escape(pi_id)}"
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(bank)} test payment (sandbox)</title>
+<style>{_STYLE}</style>
+</head>
+<body>
+<main>
+<h1 id="bank">{escape(bank)}</h1>
+<p>This is the offline Stripe sandbox's stand-in for the bank's payment page.</p>
+<dl>
+<dt>Payment</dt><dd id="payment-intent">{escape(pi_id)}</dd>
+<dt>Amount</dt><dd id="amount">{escape(format_amount(amount, currency))}</dd>
+</dl>
+<form method="post" action="{action}">
+<input type="hidden" name="outcome" value="succeed">
+<button type="submit" class="complete">Authorize test payment</button>
+</form>
+<form method="post" action="{action}">
+<input type="hidden" name="outcome" value="fail">
+<button type="submit" class="fail">Fail test payment</button>
+</form>
+</main>
+</body>
+</html>
+"""
+
+
+def mandate_page(mandate_id: str, reference: str, last4: str | None, status: str) -> str:
+    """What a SEPA mandate's `url` shows the customer."""
+    account = f"•••• {escape(last4)}" if last4 else "bank account"
+    return f"""<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>SEPA Direct Debit mandate (sandbox)</title>
+<style>{_STYLE}</style></head>
+<body><main>
+<h1>SEPA Direct Debit mandate</h1>
+<dl>
+<dt>Mandate</dt><dd>{escape(mandate_id)}</dd>
+<dt>Reference</dt><dd id="reference">{escape(reference)}</dd>
+<dt>Account</dt><dd>{account}</dd>
+<dt>Status</dt><dd id="status">{escape(status)}</dd>
+</dl>
 </main></body>
 </html>
 """

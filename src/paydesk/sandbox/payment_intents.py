@@ -5,6 +5,12 @@ from typing import Any, NoReturn
 
 from paydesk.sandbox import objects
 from paydesk.sandbox.cards import Outcome
+from paydesk.sandbox.confirmations import (
+    check_allowed,
+    check_return_url,
+    missing_payment_method,
+    not_confirmable,
+)
 from paydesk.sandbox.currencies import SUPPORTED, check_charge_amount
 from paydesk.sandbox.disputes import Disputes
 from paydesk.sandbox.errors import (
@@ -19,6 +25,15 @@ from paydesk.sandbox.events import EventLog, RequestContext, snapshot
 from paydesk.sandbox.forms import Params
 from paydesk.sandbox.ids import new_id, random_token
 from paydesk.sandbox.listing import LIST_PARAMS, paginate
+from paydesk.sandbox.mandates import MANDATE_REQUIRED, customer_acceptance
+from paydesk.sandbox.method_types import (
+    check_capture_method,
+    choice_from,
+    given_names,
+    is_redirect,
+    options_for,
+    rechosen_types,
+)
 from paydesk.sandbox.params import (
     merge_metadata,
     optional_bool,
@@ -28,8 +43,11 @@ from paydesk.sandbox.params import (
     reject_unknown,
     required_int,
 )
-from paydesk.sandbox.payment_methods import card_from_details, resolve_payment_method
+from paydesk.sandbox.payment_methods import payment_method_from_details, resolve_payment_method
+from paydesk.sandbox.redirects import BankRedirects
+from paydesk.sandbox.sepa_debits import SepaDebits
 from paydesk.sandbox.store import SandboxStore
+from paydesk.sandbox.timers import Scheduler
 
 _ACCEPTED_AND_IGNORED = frozenset(
     {
@@ -40,9 +58,6 @@ _ACCEPTED_AND_IGNORED = frozenset(
         "statement_descriptor",
         "statement_descriptor_suffix",
         "transfer_group",
-        "payment_method_options",
-        "payment_method_types",
-        "mandate_data",
         "off_session",
         "error_on_requires_action",
         "use_stripe_sdk",
@@ -51,6 +66,9 @@ _ACCEPTED_AND_IGNORED = frozenset(
     }
 )
 CREATE_PARAMS = _ACCEPTED_AND_IGNORED | {
+    "payment_method_options",
+    "payment_method_types",
+    "mandate_data",
     "amount",
     "currency",
     "metadata",
@@ -64,6 +82,8 @@ CREATE_PARAMS = _ACCEPTED_AND_IGNORED | {
     "payment_method_data",
 }
 UPDATE_PARAMS = _ACCEPTED_AND_IGNORED | {
+    "payment_method_options",
+    "payment_method_types",
     "amount",
     "currency",
     "metadata",
@@ -74,6 +94,8 @@ UPDATE_PARAMS = _ACCEPTED_AND_IGNORED | {
     "payment_method_data",
 }
 CONFIRM_PARAMS = _ACCEPTED_AND_IGNORED | {
+    "payment_method_options",
+    "mandate_data",
     "payment_method",
     "payment_method_data",
     "return_url",
@@ -96,12 +118,22 @@ AUTHENTICATION_FAILED = (
 
 
 class PaymentIntents:
+    """The state machine; a SEPA debit's processing and settlement are SepaDebits', a bank
+    redirect's BankRedirects', and what a confirmation must have is confirmations.py's."""
+
     def __init__(
-        self, store: SandboxStore, events: EventLog, disputes: Disputes | None = None
+        self,
+        store: SandboxStore,
+        events: EventLog,
+        disputes: Disputes | None = None,
+        sepa_debits: SepaDebits | None = None,
+        redirects: BankRedirects | None = None,
     ) -> None:
         self._store = store
         self._events = events
         self._disputes = disputes
+        self._sepa_debits = sepa_debits or SepaDebits(store, events, Scheduler(), disputes)
+        self._redirects = redirects or BankRedirects(store, events)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -136,14 +168,9 @@ class PaymentIntents:
         assert currency is not None
         check_charge_amount(amount, currency, "amount")
         capture_method = self._valid_capture_method(params) or "automatic_async"
-        automatic = optional_dict(params, "automatic_payment_methods")
         # Since API version 2023-08-16 Stripe turns automatic payment methods on unless
         # payment_method_types is given.
-        automatic_enabled = (
-            optional_bool(automatic, "enabled") is True
-            if automatic is not None
-            else "payment_method_types" not in params
-        )
+        choice = choice_from(params, currency, capture_method)
         intent = objects.payment_intent(
             new_id("pi"),
             amount=amount,
@@ -153,20 +180,27 @@ class PaymentIntents:
             metadata=merge_metadata({}, params),
             description=optional_str(params, "description"),
             receipt_email=optional_str(params, "receipt_email"),
-            automatic_payment_methods=automatic_enabled,
+            automatic_payment_methods=choice.automatic,
+            payment_method_types=choice.types,
+            payment_method_options=options_for(
+                choice.types, optional_dict(params, "payment_method_options")
+            ),
         )
         intent["client_secret"] = f"{intent['id']}_secret_{random_token(25)}"
         payment_method = self._payment_method_from(params)
         confirm = optional_bool(params, "confirm") is True
         if confirm and payment_method is None:
-            raise _missing_payment_method(None)
+            raise missing_payment_method(None)
         if payment_method is not None:
+            check_allowed(intent, payment_method)
             intent["payment_method"] = payment_method["id"]
             intent["status"] = "requires_confirmation"
         self._store.payment_intents.add(intent)
+        if choice.implicit:
+            self._store.implicit_automatic.add(intent["id"])
         self._events.record("payment_intent.created", intent, context)
         if confirm:
-            return self._confirm(intent, params, context)
+            return self._confirm(intent, params, context, publishable=False)
         return intent
 
     def update(self, pi_id: str, params: Params, context: RequestContext) -> StripeObject:
@@ -178,6 +212,7 @@ class PaymentIntents:
             "payment_method",
             "payment_method_data",
             "capture_method",
+            "payment_method_types",
         } & params.keys()
         if money_fields and intent["status"] not in CONFIRMABLE:
             field = sorted(money_fields)[0]
@@ -198,12 +233,36 @@ class PaymentIntents:
             )
         capture_method = self._valid_capture_method(params)
         payment_method = self._payment_method_from(params)
+        names = given_names(params)
+        types = intent["payment_method_types"]
+        if currency is not None or capture_method is not None or names is not None:
+            types = rechosen_types(
+                {
+                    **intent,
+                    "currency": currency or intent["currency"],
+                    "capture_method": capture_method or intent["capture_method"],
+                    "automatic_payment_methods": (
+                        None if names is not None else intent["automatic_payment_methods"]
+                    ),
+                },
+                names,
+            )
+        if payment_method is not None:
+            check_allowed({**intent, "payment_method_types": types}, payment_method)
         if amount is not None:
             intent["amount"] = amount
         if currency is not None:
             intent["currency"] = currency
         if capture_method is not None:
             intent["capture_method"] = capture_method
+        if names is not None:
+            intent["automatic_payment_methods"] = None
+            self._store.implicit_automatic.discard(intent["id"])
+        if types != intent["payment_method_types"] or "payment_method_options" in params:
+            intent["payment_method_types"] = types
+            intent["payment_method_options"] = options_for(
+                types, optional_dict(params, "payment_method_options")
+            )
         if payment_method is not None:
             intent["payment_method"] = payment_method["id"]
             intent["status"] = "requires_confirmation"
@@ -214,15 +273,22 @@ class PaymentIntents:
         intent["metadata"] = merge_metadata(intent["metadata"], params)
         return intent
 
-    def confirm(self, pi_id: str, params: Params, context: RequestContext) -> StripeObject:
+    def confirm(
+        self, pi_id: str, params: Params, context: RequestContext, *, publishable: bool = False
+    ) -> StripeObject:
         reject_unknown(params, CONFIRM_PARAMS)
         intent = self.get(pi_id)
         capture_method = self._valid_capture_method(params)
-        if capture_method is not None:
-            intent["capture_method"] = capture_method
+        if capture_method is not None and capture_method != intent["capture_method"]:
+            types = rechosen_types({**intent, "capture_method": capture_method}, None)
+            intent.update(
+                capture_method=capture_method,
+                payment_method_types=types,
+                payment_method_options=options_for(types, None),
+            )
         if "receipt_email" in params:
             intent["receipt_email"] = optional_str(params, "receipt_email")
-        return self._confirm(intent, params, context)
+        return self._confirm(intent, params, context, publishable=publishable)
 
     def capture(self, pi_id: str, params: Params, context: RequestContext) -> StripeObject:
         reject_unknown(params, CAPTURE_PARAMS)
@@ -299,7 +365,7 @@ class PaymentIntents:
     def authenticate(
         self, pi_id: str, succeed: bool, context: RequestContext | None
     ) -> StripeObject:
-        """The customer's answer to the 3-D Secure challenge."""
+        """The customer's answer to the 3-D Secure challenge, or at their bank's page."""
         intent = self.get(pi_id)
         if intent["status"] != "requires_action":
             raise unexpected_state(
@@ -310,6 +376,8 @@ class PaymentIntents:
         payment_method = self._store.payment_methods.get(intent["payment_method"])
         assert payment_method is not None
         intent["next_action"] = None
+        if succeed and is_redirect(payment_method["type"]):
+            return self._redirects.authorize(intent, payment_method, context)
         if succeed:
             return self._authorize(intent, payment_method, context, three_d_secure=True)
         intent.update(
@@ -330,26 +398,44 @@ class PaymentIntents:
     # -- the state machine ---------------------------------------------------------------
 
     def _confirm(
-        self, intent: StripeObject, params: Params, context: RequestContext
+        self, intent: StripeObject, params: Params, context: RequestContext, *, publishable: bool
     ) -> StripeObject:
         if intent["status"] not in CONFIRMABLE:
-            raise unexpected_state(self._not_confirmable(intent), snapshot(intent))
+            raise unexpected_state(not_confirmable(intent), snapshot(intent))
         payment_method = self._payment_method_from(params)
         if payment_method is None and intent["payment_method"] is not None:
             payment_method = resolve_payment_method(
                 self._store, intent["payment_method"], "payment_method"
             )
         if payment_method is None:
-            raise _missing_payment_method(intent)
+            raise missing_payment_method(intent)
+        check_allowed(intent, payment_method)
+        check_capture_method([payment_method["type"]], intent["capture_method"])
+        return_url = optional_str(params, "return_url")
+        check_return_url(self._store, intent, payment_method, return_url)
+        kind = payment_method["type"]
+        acceptance = None
+        if kind == "sepa_debit":
+            mandate_data = optional_dict(params, "mandate_data")
+            acceptance = customer_acceptance(mandate_data, context, publishable=publishable)
         intent.update(
             payment_method=payment_method["id"], last_payment_error=None, next_action=None
         )
+        if kind == "sepa_debit":
+            if acceptance is None:
+                intent["status"] = "requires_confirmation"
+                raise InvalidRequestError(
+                    MANDATE_REQUIRED, param="mandate_data", payment_intent=snapshot(intent)
+                )
+            return self._sepa_debits.submit(intent, payment_method, acceptance, context)
+        if is_redirect(kind):
+            assert return_url is not None
+            return self._redirects.send_to_bank(intent, return_url, context)
         behaviour = self._store.card_behaviours[payment_method["id"]]
         if behaviour.outcome is Outcome.REQUIRE_3DS:
             intent["status"] = "requires_action"
             intent["next_action"] = _authentication_action(
-                f"{context.base_url}/_sandbox/3ds/{intent['id']}",
-                optional_str(params, "return_url"),
+                f"{context.base_url}/_sandbox/3ds/{intent['id']}", return_url
             )
             self._events.record("payment_intent.requires_action", intent, context)
             return intent
@@ -441,12 +527,7 @@ class PaymentIntents:
     def _payment_method_from(self, params: Params) -> StripeObject | None:
         data = optional_dict(params, "payment_method_data")
         if data is not None:
-            if data.get("type", "card") != "card":
-                raise InvalidRequestError(
-                    "The sandbox only supports card payment methods.",
-                    param="payment_method_data[type]",
-                )
-            return card_from_details(self._store, data, "payment_method_data[card]")
+            return payment_method_from_details(self._store, data, within="payment_method_data")
         pm_id = optional_str(params, "payment_method")
         if pm_id is None:
             return None
@@ -475,30 +556,6 @@ class PaymentIntents:
                 param="capture_method",
             )
         return capture_method
-
-    @staticmethod
-    def _not_confirmable(intent: StripeObject) -> str:
-        status = intent["status"]
-        if status == "succeeded":
-            return (
-                "You cannot confirm this PaymentIntent because it has already succeeded after "
-                "being previously confirmed."
-            )
-        return (
-            f"This PaymentIntent's status is {status}, but the PaymentIntent must have one of "
-            "the following statuses to be confirmed: requires_payment_method, "
-            "requires_confirmation, requires_action."
-        )
-
-
-def _missing_payment_method(intent: StripeObject | None) -> InvalidRequestError:
-    return InvalidRequestError(
-        "You cannot confirm this PaymentIntent because it's missing a payment method. "
-        "Update the PaymentIntent with a payment method and then confirm it again.",
-        code="payment_intent_unexpected_state",
-        param="payment_method",
-        payment_intent=snapshot(intent) if intent is not None else None,
-    )
 
 
 def _authentication_action(challenge_url: str, return_url: str | None) -> StripeObject:

@@ -1,7 +1,9 @@
-"""Refunds of captured card payments, whole or in part.
+"""Refunds of captured payments, whole or in part.
 
 Most succeed at once. Stripe's test cards change that: refunds to 4000000000007726 stay
-`pending` and succeed a little later; refunds to 4000000000005126 succeed, then fail.
+`pending` and succeed a little later; refunds to 4000000000005126 succeed, then fail. A
+refund of a SEPA debit stays `pending` until it settles, after sepa.REFUND_SETTLE_SECONDS of
+the sandbox's clock (Stripe takes days), and then succeeds the same way.
 """
 
 from paydesk.sandbox import objects
@@ -14,6 +16,7 @@ from paydesk.sandbox.forms import Params
 from paydesk.sandbox.ids import new_id
 from paydesk.sandbox.listing import LIST_PARAMS, paginate
 from paydesk.sandbox.params import merge_metadata, optional_int, optional_str, reject_unknown
+from paydesk.sandbox.sepa import REFUND_SETTLE_SECONDS
 from paydesk.sandbox.store import SandboxStore
 from paydesk.sandbox.timers import Scheduler
 
@@ -82,7 +85,7 @@ class Refunds:
             metadata=merge_metadata({}, params),
             balance_transaction=new_id("txn"),
         )
-        outcome = self._outcome_for(charge)
+        outcome, delay = self._outcome_for(charge)
         if outcome is RefundOutcome.PENDING:
             refund["status"] = "pending"
         self._store.refunds.add(refund)
@@ -92,9 +95,9 @@ class Refunds:
         self._events.record("refund.created", refund, context)
         self._events.record("charge.refunded", charge, context)
         if outcome is RefundOutcome.PENDING:
-            self._scheduler.later(self._delay_seconds, lambda: self._settle(refund["id"]))
+            self._scheduler.later(delay, lambda: self._settle(refund["id"]))
         elif outcome is RefundOutcome.FAIL:
-            self._scheduler.later(self._delay_seconds, lambda: self._fail(refund["id"]))
+            self._scheduler.later(delay, lambda: self._fail(refund["id"]))
         return refund
 
     def update(self, re_id: str, params: Params, context: RequestContext) -> StripeObject:
@@ -106,9 +109,13 @@ class Refunds:
             self._changed(refund, {"metadata": before}, context)
         return refund
 
-    def _outcome_for(self, charge: StripeObject) -> RefundOutcome:
+    def _outcome_for(self, charge: StripeObject) -> tuple[RefundOutcome, float]:
+        """What a refund of `charge` does, and when its pending state ends."""
+        if charge["payment_method_details"]["type"] == "sepa_debit":
+            return RefundOutcome.PENDING, REFUND_SETTLE_SECONDS
         behaviour = self._store.card_behaviours.get(charge["payment_method"])
-        return RefundOutcome.SUCCEED if behaviour is None else behaviour.refund
+        outcome = RefundOutcome.SUCCEED if behaviour is None else behaviour.refund
+        return outcome, self._delay_seconds
 
     def _settle(self, re_id: str) -> None:
         """A pending refund goes through."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from paydesk.sandbox.cards import CardBehaviour
 from paydesk.sandbox.errors import StripeObject
+from paydesk.sandbox.sepa import SepaBehaviour
 
 
 class Collection:
@@ -81,7 +82,12 @@ class SandboxStore:
     disputes: Collection = field(default_factory=Collection)
     events: Collection = field(default_factory=Collection)
     webhook_endpoints: Collection = field(default_factory=Collection)
+    mandates: Collection = field(default_factory=Collection)
     card_behaviours: dict[str, CardBehaviour] = field(default_factory=dict)
+    # What a sepa_debit PaymentMethod's IBAN does, by PaymentMethod id (the IBAN is not kept).
+    sepa_behaviours: dict[str, SepaBehaviour] = field(default_factory=dict)
+    # PaymentIntents whose automatic payment methods are the API's default, not asked for.
+    implicit_automatic: set[str] = field(default_factory=set)
     webhook_secrets: dict[str, str] = field(default_factory=dict)
     idempotent_responses: dict[tuple[str, str], IdempotentResponse] = field(default_factory=dict)
     pending_deliveries: dict[tuple[str, str], int] = field(default_factory=dict)
