@@ -6,9 +6,11 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from paydesk.db import DEFAULT_TIMEOUT_SECONDS, async_url
 from paydesk.errors import ConfigurationError
+from paydesk.payments.methods import METHODS
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///paydesk.db"
 SANDBOX_SECRET_KEY = "sk_test_paydesk_sandbox"
@@ -42,6 +44,12 @@ class Settings:
     log_level: str = "INFO"
     # Apply the inbox inside `paydesk serve`; None: yes on SQLite (one writer), no elsewhere.
     worker_in_process: bool | None = None
+    # The payment method types to pin on every PaymentIntent (PAYDESK_PAYMENT_METHOD_TYPES);
+    # None leaves the choice to Stripe (automatic_payment_methods). See payments/methods.py.
+    payment_method_types: tuple[str, ...] | None = None
+    # How long a payment may stay processing (a bank debit) before the reconciler asks
+    # Stripe about it (PAYDESK_RECONCILE_PROCESSING_AFTER, seconds).
+    reconcile_processing_after: timedelta = timedelta(days=1)
     smtp: SmtpSettings = field(default_factory=lambda: SmtpSettings())
     # Networks (CIDR) that shop webhook URLs may resolve to although they are private or
     # loopback: empty in production; the demo and the tests name their loopback receivers.
@@ -95,6 +103,10 @@ class Settings:
             public_url=env.get("PAYDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             log_level=env.get("PAYDESK_LOG_LEVEL", "INFO").upper(),
             worker_in_process=_bool(env, "PAYDESK_WORKER_IN_PROCESS"),
+            payment_method_types=_method_types(env.get("PAYDESK_PAYMENT_METHOD_TYPES", "")),
+            reconcile_processing_after=timedelta(
+                seconds=_float(env, "PAYDESK_RECONCILE_PROCESSING_AFTER", 86400.0)
+            ),
             smtp=SmtpSettings(
                 host=env.get("PAYDESK_SMTP_HOST", "127.0.0.1"),
                 port=_int(env, "PAYDESK_SMTP_PORT", 25),
@@ -131,6 +143,10 @@ class Settings:
             raise ConfigurationError(
                 f"STRIPE_API_BASE must be an http(s) URL, not {self.stripe_api_base!r}."
             )
+        if self.reconcile_processing_after.total_seconds() <= 0:
+            raise ConfigurationError(
+                "PAYDESK_RECONCILE_PROCESSING_AFTER must be a number of seconds above 0."
+            )
         if self.database_timeout_seconds <= 0:
             raise ConfigurationError(
                 "PAYDESK_DATABASE_TIMEOUT must be a number of seconds above 0."
@@ -158,6 +174,20 @@ class Settings:
                     "STRIPE_WEBHOOK_SECRET must hold Stripe signing secrets (whsec_…), "
                     "separated by commas while rotating."
                 )
+
+
+def _method_types(raw: str) -> tuple[str, ...] | None:
+    """The pinned payment method types, each one paydesk knows, once; None when unset."""
+    types = tuple(dict.fromkeys(t.strip().lower() for t in raw.split(",") if t.strip()))
+    if not types:
+        return None
+    unknown = [t for t in types if t not in METHODS]
+    if unknown:
+        raise ConfigurationError(
+            f"PAYDESK_PAYMENT_METHOD_TYPES names {', '.join(unknown)}, which paydesk does not "
+            f"take; it takes {', '.join(METHODS)} (or leave it unset to let Stripe choose)."
+        )
+    return types
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -22,8 +22,9 @@ def reconcile_command(
         float, typer.Option(help="Check payments waiting longer than this.")
     ] = 15,
 ) -> None:
-    """Ask Stripe about every payment stuck pending, processing or requiring action, and
-    about refunds whose request to Stripe got no answer."""
+    """Ask Stripe about every payment stuck pending or requiring action, every one
+    processing longer than PAYDESK_RECONCILE_PROCESSING_AFTER (a bank debit takes days),
+    and about refunds whose request to Stripe got no answer."""
 
     async def run(services: Services) -> None:
         age = timedelta(minutes=older_than_minutes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,6 +42,15 @@ class IntentDeclined(CardDeclined):
 
 
 @dataclass(frozen=True, slots=True)
+class MandateAcceptance:
+    """The customer accepted a debit mandate (SEPA) online, from this address and browser:
+    what Stripe keeps as the mandate's proof."""
+
+    ip_address: str
+    user_agent: str
+
+
+@dataclass(frozen=True, slots=True)
 class EventPage:
     """A page of Stripe's event list, newest first, each event as Stripe's JSON."""
 
@@ -58,11 +68,14 @@ class Gateway(Protocol):
         metadata: dict[str, str],
         description: str,
         idempotency_key: str,
+        payment_method_types: Sequence[str] | None = None,
         payment_method: str | None = None,
         return_url: str | None = None,
+        mandate: MandateAcceptance | None = None,
     ) -> IntentSnapshot:
-        """A new PaymentIntent; with `payment_method`, confirmed by the same call (a
-        declined card raises `IntentDeclined`, as `confirm_payment_intent` does)."""
+        """A new PaymentIntent that takes `payment_method_types` (None: what Stripe offers
+        for the currency); with `payment_method`, confirmed by the same call (a declined
+        card raises `IntentDeclined`, as `confirm_payment_intent` does)."""
         ...
 
     async def confirm_payment_intent(
@@ -72,6 +85,7 @@ class Gateway(Protocol):
         payment_method: str,
         return_url: str | None,
         idempotency_key: str,
+        mandate: MandateAcceptance | None = None,
     ) -> IntentSnapshot: ...
 
     async def retrieve_payment_intent(self, intent_id: str) -> IntentSnapshot: ...

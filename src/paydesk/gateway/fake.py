@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from paydesk.errors import PaymentProviderUnavailable
-from paydesk.gateway.base import EventPage, IntentDeclined, refusal
+from paydesk.gateway.base import EventPage, IntentDeclined, MandateAcceptance, refusal
 from paydesk.gateway.types import DisputeSnapshot, IntentSnapshot, RefundSnapshot
 
 # payment method → (decline code, or None when it succeeds)
@@ -39,6 +40,8 @@ class FakeGateway:
         self.events: list[dict[str, Any]] = []  # oldest first, as tests add them
         self.disputes: dict[str, dict[str, Any]] = {}  # as tests open them
         self._refunds: dict[str, dict[str, Any]] = {}
+        # What each create asked to accept, by idempotency key (None: Stripe's choice).
+        self.payment_method_types: dict[str, Sequence[str] | None] = {}
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -54,10 +57,13 @@ class FakeGateway:
         metadata: dict[str, str],
         description: str,
         idempotency_key: str,
+        payment_method_types: Sequence[str] | None = None,
         payment_method: str | None = None,
         return_url: str | None = None,
+        mandate: MandateAcceptance | None = None,
     ) -> IntentSnapshot:
         self._call("create" if payment_method is None else "create_and_confirm")
+        self.payment_method_types[idempotency_key] = payment_method_types
         answer = self._answers.get(idempotency_key)
         if isinstance(answer, IntentDeclined):
             raise answer
@@ -88,6 +94,7 @@ class FakeGateway:
         payment_method: str,
         return_url: str | None,
         idempotency_key: str,
+        mandate: MandateAcceptance | None = None,
     ) -> IntentSnapshot:
         self._call("confirm")
         answer = self._answers.get(idempotency_key)

@@ -26,7 +26,7 @@ from paydesk.errors import (
     PaymentProviderMisconfigured,
     PaymentProviderUnavailable,
 )
-from paydesk.gateway.base import EventPage, IntentDeclined, refusal
+from paydesk.gateway.base import EventPage, IntentDeclined, MandateAcceptance, refusal
 from paydesk.gateway.types import DisputeSnapshot, IntentSnapshot, RefundSnapshot
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,10 @@ class StripeGateway:
         metadata: dict[str, str],
         description: str,
         idempotency_key: str,
+        payment_method_types: Sequence[str] | None = None,
         payment_method: str | None = None,
         return_url: str | None = None,
+        mandate: MandateAcceptance | None = None,
     ) -> IntentSnapshot:
         params: dict[str, Any] = {
             "amount": amount,
@@ -85,10 +87,19 @@ class StripeGateway:
             "capture_method": capture_method,
             "metadata": metadata,
             "description": description,
-            "payment_method_types": ["card"],
+            "expand": _EXPAND,
         }
+        if payment_method_types is not None:
+            params["payment_method_types"] = list(payment_method_types)
+        else:
+            # Stripe offers what the account enables for the currency. A payment confirmed
+            # here without a page to come back to can take no method that redirects.
+            automatic: dict[str, Any] = {"enabled": True}
+            if payment_method is not None and not return_url:
+                automatic["allow_redirects"] = "never"
+            params["automatic_payment_methods"] = automatic
         if payment_method is not None:
-            params.update(_confirmation(payment_method, return_url), confirm=True)
+            params.update(_confirmation(payment_method, return_url, mandate), confirm=True)
         answer = await self._call(
             "post", "/v1/payment_intents", params, idempotency_key, _CONFIRMATION_PARAMS
         )
@@ -101,18 +112,21 @@ class StripeGateway:
         payment_method: str,
         return_url: str | None,
         idempotency_key: str,
+        mandate: MandateAcceptance | None = None,
     ) -> IntentSnapshot:
         answer = await self._call(
             "post",
             f"/v1/payment_intents/{quote(intent_id)}/confirm",
-            _confirmation(payment_method, return_url),
+            {**_confirmation(payment_method, return_url, mandate), "expand": _EXPAND},
             idempotency_key,
             _CONFIRMATION_PARAMS,
         )
         return IntentSnapshot.from_stripe(answer)
 
     async def retrieve_payment_intent(self, intent_id: str) -> IntentSnapshot:
-        answer = await self._call("get", f"/v1/payment_intents/{quote(intent_id)}", {})
+        answer = await self._call(
+            "get", f"/v1/payment_intents/{quote(intent_id)}", {"expand": _EXPAND}
+        )
         return IntentSnapshot.from_stripe(answer)
 
     async def capture_payment_intent(
@@ -219,13 +233,30 @@ class StripeGateway:
 
 
 # Stripe's names for what the caller chose when confirming, and the caller's.
-_CONFIRMATION_PARAMS = {"payment_method": "payment_method", "return_url": "return_url"}
+_CONFIRMATION_PARAMS = {
+    "payment_method": "payment_method",
+    "return_url": "return_url",
+    "mandate_data": "mandate_accepted",
+    "payment_method_types": "payment_method",
+}
+
+# A PaymentIntent comes with its latest charge, which says how it is paid (MethodDetails).
+_EXPAND = ["latest_charge"]
 
 
-def _confirmation(payment_method: str, return_url: str | None) -> dict[str, Any]:
+def _confirmation(
+    payment_method: str, return_url: str | None, mandate: MandateAcceptance | None
+) -> dict[str, Any]:
     params: dict[str, Any] = {"payment_method": payment_method}
     if return_url:
         params["return_url"] = return_url
+    if mandate is not None:
+        params["mandate_data"] = {
+            "customer_acceptance": {
+                "type": "online",
+                "online": {"ip_address": mandate.ip_address, "user_agent": mandate.user_agent},
+            }
+        }
     return params
 
 

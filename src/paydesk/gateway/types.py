@@ -12,6 +12,40 @@ import orjson
 
 
 @dataclass(frozen=True, slots=True)
+class MethodDetails:
+    """How a charge is paid, from its `payment_method_details`: the method's type and what
+    can be shown of it. A card's brand, country and last four; a SEPA debit's bank account
+    country, last four and mandate; an iDEAL or Bancontact payment's bank (and the last four
+    of the account it came from, when the bank says). `charge_status` is the charge's."""
+
+    type: str
+    charge_status: str
+    brand: str | None = None
+    bank: str | None = None
+    last4: str | None = None
+    country: str | None = None
+    mandate: str | None = None
+
+    @classmethod
+    def from_charge(cls, charge: dict[str, Any]) -> MethodDetails | None:
+        details = charge.get("payment_method_details")
+        if not isinstance(details, dict) or not isinstance(details.get("type"), str):
+            return None
+        kind: str = details["type"]
+        own = details.get(kind)
+        own = own if isinstance(own, dict) else {}
+        return cls(
+            type=kind,
+            charge_status=str(charge.get("status") or ""),
+            brand=_string(own.get("brand")),
+            bank=_string(own.get("bank")) or _string(own.get("bank_name")),
+            last4=_string(own.get("last4")) or _string(own.get("iban_last4")),
+            country=_string(own.get("country")),
+            mandate=_id(own.get("mandate")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class IntentSnapshot:
     """A PaymentIntent."""
 
@@ -29,6 +63,8 @@ class IntentSnapshot:
     error_message: str | None = None
     next_action_url: str | None = None
     metadata: dict[str, str] | None = None
+    # How its latest charge is paid, when Stripe sent that charge expanded.
+    method: MethodDetails | None = None
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> IntentSnapshot:
@@ -38,6 +74,7 @@ class IntentSnapshot:
         # whose challenge page the sandbox names in `use_stripe_sdk.stripe_js`.
         redirect = next_action.get("redirect_to_url") or {}
         sdk = next_action.get("use_stripe_sdk") or {}
+        charge = obj.get("latest_charge")
         return cls(
             id=obj["id"],
             status=obj["status"],
@@ -53,6 +90,7 @@ class IntentSnapshot:
             error_message=error.get("message"),
             next_action_url=redirect.get("url") or _string(sdk.get("stripe_js")),
             metadata=_metadata(obj),
+            method=MethodDetails.from_charge(charge) if isinstance(charge, dict) else None,
         )
 
     @property
@@ -106,6 +144,7 @@ class ChargeSnapshot:
     payment_intent: str | None = None
     failure_code: str | None = None
     refunds: tuple[RefundSnapshot, ...] = ()
+    method: MethodDetails | None = None
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> ChargeSnapshot:
@@ -122,6 +161,7 @@ class ChargeSnapshot:
             payment_intent=_id(obj.get("payment_intent")),
             failure_code=obj.get("failure_code"),
             refunds=tuple(RefundSnapshot.from_stripe(r) for r in listed),
+            method=MethodDetails.from_charge(obj),
         )
 
 

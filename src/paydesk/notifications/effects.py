@@ -70,7 +70,8 @@ class _Notice:
 
 
 async def payment_status_changed(work: NotificationsWork, changes: Sequence[StatusChanged]) -> None:
-    """A receipt, a failure or a cancellation for the customer; the same news for the shop."""
+    """A receipt, a debit under way, a failure or a cancellation for the customer; the same
+    news for the shop."""
     notices = []
     for change in changes:
         email, events = _news(change)
@@ -95,6 +96,9 @@ def _news(change: StatusChanged) -> tuple[EmailKind | None, list[EventType]]:
         email = None if change.payment.review_reason else EmailKind.RECEIPT
         paid = [EventType.ORDER_PAID] if change.order_status == OrderStatus.PAID else []
         return email, [EventType.PAYMENT_SUCCEEDED, *paid]
+    if to_status == PaymentStatus.PROCESSING and from_status != PaymentStatus.PROCESSING:
+        # A bank debit on its way: the customer hears it is, the shop that the order waits.
+        return EmailKind.PAYMENT_PROCESSING, [EventType.PAYMENT_PROCESSING]
     if to_status == PaymentStatus.FAILED and from_status != PaymentStatus.FAILED:
         return EmailKind.PAYMENT_FAILED, [EventType.PAYMENT_FAILED]
     if to_status == PaymentStatus.CANCELED and from_status != PaymentStatus.CANCELED:

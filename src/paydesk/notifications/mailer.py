@@ -34,6 +34,7 @@ _UTF8_QP.body_encoding = QP
 
 _SUBJECTS = {
     EmailKind.RECEIPT: "Your receipt for order {order_id}",
+    EmailKind.PAYMENT_PROCESSING: "Your payment for order {order_id} is under way",
     EmailKind.PAYMENT_FAILED: "Your payment for order {order_id} did not go through",
     EmailKind.REFUND_ISSUED: "A refund for order {order_id} is on its way",
     EmailKind.PAYMENT_CANCELED: "Your payment for order {order_id} was canceled",

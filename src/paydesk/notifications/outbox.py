@@ -21,6 +21,7 @@ MAX_PAYLOAD_BYTES = 20_000
 
 class EmailKind(StrEnum):
     RECEIPT = "receipt"
+    PAYMENT_PROCESSING = "payment_processing"
     PAYMENT_FAILED = "payment_failed"
     REFUND_ISSUED = "refund_issued"
     PAYMENT_CANCELED = "payment_canceled"
@@ -29,6 +30,7 @@ class EmailKind(StrEnum):
 class EventType(StrEnum):
     """What paydesk tells the shop's endpoints."""
 
+    PAYMENT_PROCESSING = "payment.processing"
     PAYMENT_SUCCEEDED = "payment.succeeded"
     PAYMENT_FAILED = "payment.failed"
     PAYMENT_REFUNDED = "payment.refunded"
@@ -58,6 +60,8 @@ def email_payload(
             "amount": payment.amount,
             "currency": payment.currency,
             "error_message": payment.last_error_message,
+            "method_type": payment.method_type,
+            "method": payment.method,
         },
         **extra,
     }
@@ -76,6 +80,11 @@ def webhook_payload(
             "currency": payment.currency,
             "order_id": payment.order_id,
             "stripe_payment_intent_id": payment.stripe_payment_intent_id,
+            "payment_method": (
+                {"type": payment.method_type, "description": payment.method}
+                if payment.method_type
+                else None
+            ),
         },
         "order": {"id": payment.order_id, "status": order_status},
         **extra,

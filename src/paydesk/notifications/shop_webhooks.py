@@ -24,6 +24,7 @@ from paydesk.config import Settings
 from paydesk.db import new_id, utcnow
 from paydesk.errors import InvalidRequest, NotFound
 from paydesk.notifications.models import EndpointStatus, Notification, ShopWebhookEndpoint
+from paydesk.notifications.outbox import EventType
 from paydesk.notifications.ssrf import (
     Resolver,
     UrlGuard,
@@ -34,16 +35,7 @@ from paydesk.notifications.ssrf import (
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = (
-    "payment.succeeded",
-    "payment.failed",
-    "payment.refunded",
-    "payment.partially_refunded",
-    "payment.canceled",
-    "dispute.opened",
-    "dispute.closed",
-    "order.paid",
-)
+EVENT_TYPES = tuple(EventType)
 ALL_EVENTS = "*"
 SECRET_PREFIX = "whsec_"
 PREVIOUS_SECRET_LIFETIME = timedelta(hours=24)

@@ -11,6 +11,8 @@ from paydesk.db import Base, UTCDateTime, utcnow
 
 class OrderStatus(StrEnum):
     PENDING_PAYMENT = "pending_payment"
+    # A bank debit (SEPA) is on its way: neither paid nor failed until the bank answers.
+    AWAITING_FUNDS = "awaiting_funds"
     AUTHORIZED = "authorized"
     PAID = "paid"
     PARTIALLY_REFUNDED = "partially_refunded"

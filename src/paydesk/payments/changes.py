@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from paydesk.gateway.types import DisputeSnapshot
 from paydesk.orders.models import OrderStatus
+from paydesk.payments.methods import describe_payment_method
 from paydesk.payments.models import Payment
 from paydesk.payments.state import Derived
 
@@ -28,6 +29,9 @@ class PaymentState:
     stripe_payment_intent_id: str | None
     review_reason: str | None
     last_error_message: str | None
+    # How it is paid (Stripe's type, and in words), once Stripe has said.
+    method_type: str | None = None
+    method: str | None = None
 
     @classmethod
     def of(cls, payment: Payment) -> PaymentState:
@@ -40,6 +44,8 @@ class PaymentState:
             stripe_payment_intent_id=payment.stripe_payment_intent_id,
             review_reason=payment.review_reason,
             last_error_message=payment.last_error_message,
+            method_type=payment.method_type,
+            method=describe_payment_method(payment),
         )
 
 

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from paydesk.deps import AuthorizedRoute, IdQuery, ServicesDep, ShopKey, ShopOrCheckout
+from paydesk.gateway.base import MandateAcceptance
 from paydesk.openapi import errors
 from paydesk.payments.models import PaymentStatus
 from paydesk.payments.schemas import (
@@ -25,14 +26,26 @@ def _out(view: PaymentView) -> PaymentOut:
 
 @router.post("", response_model=PaymentOut, responses=errors(402, 404, 502))
 async def start_payment(
-    body: PaymentCreate, principal: ShopOrCheckout, services: ServicesDep
+    body: PaymentCreate, principal: ShopOrCheckout, services: ServicesDep, request: Request
 ) -> PaymentOut:
     """Start the payment of an order, or return its open one (shop key or checkout token).
 
     With `payment_method` the PaymentIntent is confirmed on the server: a declined card
-    answers 402 with Stripe's `decline_code`, and the order can be paid with another card."""
+    answers 402 with Stripe's `decline_code`, and the order can be paid with another card.
+    A SEPA Direct Debit answers `processing` and is paid (or fails) days later; iDEAL and
+    Bancontact answer with `next_action`, the bank's page, and need `return_url`."""
+    mandate = None
+    if body.mandate_accepted:
+        mandate = MandateAcceptance(
+            ip_address=request.client.host if request.client else "",
+            user_agent=request.headers.get("user-agent", "")[:500],
+        )
     view = await services.payments.start(
-        principal, body.order_id, payment_method=body.payment_method, return_url=body.return_url
+        principal,
+        body.order_id,
+        payment_method=body.payment_method,
+        return_url=body.return_url,
+        mandate=mandate,
     )
     return _out(view)
 

@@ -34,8 +34,8 @@ def charge_fact(
     charge: ChargeSnapshot, observed_at: int, clock: Clock = Clock.PAYDESK
 ) -> Fact | None:
     """What a Charge says of its PaymentIntent: taken, held, refused, and how much of it has
-    been refunded, as of `observed_at` on `clock`. None for a charge still pending, which
-    says nothing yet."""
+    been refunded, as of `observed_at` on `clock`; a pending charge (a bank debit on its
+    way) says its PaymentIntent is processing. None for a charge of no PaymentIntent."""
     if not charge.payment_intent:
         return None
     status, error = charge.status, ""
@@ -43,6 +43,8 @@ def charge_fact(
         status = "succeeded" if charge.captured else "requires_capture"
     elif status == "failed":
         status, error = "requires_payment_method", charge.failure_code or "declined"
+    elif status == "pending":  # a debit on its way (SEPA): its PaymentIntent is processing
+        status = "processing"
     else:
         return None
     # Stripe counts an authorization it releases (by a cancel, or the rest of a partial

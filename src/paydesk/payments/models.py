@@ -82,6 +82,15 @@ class Payment(Base):
     last_error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     last_error_message: Mapped[str | None] = mapped_column(Text, default=None)
     review_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # How it is paid, once Stripe has said (payments/methods.py): the method's type and its
+    # safe details; a card's brand and last four, a bank account's country, last four and
+    # SEPA mandate, the bank of a redirect method. Never a full number.
+    method_type: Mapped[str | None] = mapped_column(String(32), default=None)
+    method_brand: Mapped[str | None] = mapped_column(String(32), default=None)
+    method_bank: Mapped[str | None] = mapped_column(String(100), default=None)
+    method_last4: Mapped[str | None] = mapped_column(String(4), default=None)
+    method_country: Mapped[str | None] = mapped_column(String(2), default=None)
+    method_mandate: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

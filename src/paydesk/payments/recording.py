@@ -11,10 +11,17 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 
-from paydesk.gateway.types import IntentSnapshot
+from paydesk.gateway.types import IntentSnapshot, MethodDetails
 from paydesk.orders.models import OrderStatus
 from paydesk.payments.changes import Change, PaymentState, StatusChanged, movements
-from paydesk.payments.models import Cause, Payment, PaymentEvent, PaymentFact, PaymentStatus
+from paydesk.payments.models import (
+    PAID_PAYMENT_STATUSES,
+    Cause,
+    Payment,
+    PaymentEvent,
+    PaymentFact,
+    PaymentStatus,
+)
 from paydesk.payments.repository import PaymentRepository
 from paydesk.payments.state import Clock, Derived, Fact, derive_status, order_status_for
 
@@ -33,6 +40,8 @@ class News:
     stripe_event_id: str | None = None
     operator: str | None = None
     also: Sequence[Change] = ()
+    # How a charge the news is about (or the PaymentIntent's latest charge) is paid.
+    method: MethodDetails | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,9 @@ async def record_news(payments: PaymentRepository, news: Sequence[News]) -> list
         payment = item.payment
         if item.intent is not None:
             _note_decline(payment, item.intent)
+        for method in (item.intent.method if item.intent else None, item.method):
+            if method is not None:
+                _note_method(payment, method)
         facts, facts_seen = known[payment.id], seen[payment.id]
         before = current.get(payment.id)
         if before is None:
@@ -109,6 +121,26 @@ def _note_decline(payment: Payment, intent: IntentSnapshot) -> None:
     if intent.declined:
         payment.last_error_code = intent.decline_code or intent.error_code
         payment.last_error_message = intent.error_message
+
+
+def _note_method(payment: Payment, method: MethodDetails) -> None:
+    """Keeps how the payment is paid: the method of the charge that took the money, or of
+    the latest attempt while none has. A charge that did not take it (an earlier attempt's,
+    told late) never replaces the one that did."""
+    if method.charge_status != "succeeded" and payment.status in PAID_PAYMENT_STATUSES:
+        return
+    payment.method_type = method.type[:32]
+    payment.method_brand = _short(method.brand, 32)
+    payment.method_bank = _short(method.bank, 100)
+    payment.method_last4 = _short(method.last4, 4)
+    payment.method_country = _short(method.country, 2)
+    payment.method_mandate = _short(method.mandate, 255)
+
+
+def _short(value: str | None, length: int) -> str | None:
+    """Stripe's value, cut to its column (Stripe keeps these short; a longer one is cut
+    rather than refused, since it only describes the payment)."""
+    return value[:length] if value else None
 
 
 def _fact_row(news: News, fact: Fact) -> PaymentFact:

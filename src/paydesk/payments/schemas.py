@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
 
 from paydesk.money import format_amount
+from paydesk.payments.methods import describe_payment_method
 from paydesk.payments.models import Payment, PaymentEvent
 from paydesk.validation import RequestModel
 
@@ -21,7 +22,14 @@ class PaymentCreate(RequestModel):
         default=None, description="A Stripe PaymentMethod id: confirm on the server."
     )
     return_url: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
-        default=None, description="Where Stripe sends the browser after 3-D Secure."
+        default=None,
+        description="Where Stripe sends the browser back to after 3-D Secure or the bank's "
+        "own page (iDEAL, Bancontact): required for those methods.",
+    )
+    mandate_accepted: StrictBool = Field(
+        default=False,
+        description="The customer accepted the debit mandate shown to them (required for a "
+        "SEPA Direct Debit); paydesk gives Stripe their IP address and browser as its proof.",
     )
 
 
@@ -49,6 +57,32 @@ class NextAction(BaseModel):
     redirect_url: str
 
 
+class PaymentMethodOut(BaseModel):
+    """How the payment is paid, as far as it is safe to show: never a full number."""
+
+    type: str = Field(description="Stripe's type: card, sepa_debit, ideal, bancontact, …")
+    description: str = Field(description='In words: "Visa •••• 4242".')
+    brand: str | None
+    bank: str | None
+    last4: str | None
+    country: str | None
+    mandate: str | None = Field(description="The SEPA Direct Debit mandate's Stripe id.")
+
+    @classmethod
+    def of(cls, payment: Payment) -> PaymentMethodOut | None:
+        if payment.method_type is None:
+            return None
+        return cls(
+            type=payment.method_type,
+            description=describe_payment_method(payment) or payment.method_type,
+            brand=payment.method_brand,
+            bank=payment.method_bank,
+            last4=payment.method_last4,
+            country=payment.method_country,
+            mandate=payment.method_mandate,
+        )
+
+
 class PaymentError(BaseModel):
     code: str | None
     message: str | None
@@ -68,6 +102,9 @@ class PaymentOut(BaseModel):
     next_action: NextAction | None = Field(
         description="Set while the customer must authenticate (3-D Secure): send the browser "
         "to `redirect_url`."
+    )
+    payment_method: PaymentMethodOut | None = Field(
+        description="How it is paid, once Stripe has said."
     )
     last_error: PaymentError | None
     review_reason: str | None = Field(
@@ -91,6 +128,7 @@ class PaymentOut(BaseModel):
             next_action=NextAction(type="redirect_to_url", redirect_url=payment.next_action_url)
             if payment.next_action_url
             else None,
+            payment_method=PaymentMethodOut.of(payment),
             last_error=PaymentError(
                 code=payment.last_error_code, message=payment.last_error_message
             )

@@ -20,7 +20,7 @@ from typing import Generic, Protocol, TypeVar
 
 from paydesk.db import Units, new_id, utcnow
 from paydesk.errors import Conflict, InvalidRequest, NotFound, PaydeskError
-from paydesk.gateway.base import Gateway, IntentDeclined
+from paydesk.gateway.base import Gateway, IntentDeclined, MandateAcceptance
 from paydesk.gateway.types import IntentSnapshot
 from paydesk.money import format_amount, step_refusal
 from paydesk.orders.models import PAID_ORDER_STATUSES, OrderStatus
@@ -28,6 +28,7 @@ from paydesk.orders.repository import OrderRepository
 from paydesk.orders.service import visible_order
 from paydesk.payments.changes import Change
 from paydesk.payments.facts import intent_fact
+from paydesk.payments.methods import offered
 from paydesk.payments.models import Cause, Payment, PaymentEvent, PaymentStatus
 from paydesk.payments.recording import News, Recorded, record_news
 from paydesk.payments.repository import PaymentRepository
@@ -57,8 +58,10 @@ _NOT_CANCELABLE = {
     PaymentStatus.CANCELED: "is already canceled",
 }
 
-# Payments still waiting for news; the reconciler asks Stripe about them.
-WAITING = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION, PaymentStatus.PROCESSING)
+# Payments still waiting for news; the reconciler asks Stripe about them. A processing one
+# is a bank debit, whose answer takes days: it is asked about after an age of its own.
+WAITING = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)
+DEFAULT_PROCESSING_AGE = timedelta(days=1)
 
 
 def now_ms() -> int:
@@ -91,6 +94,25 @@ class PaymentView:
 
     payment: Payment
     timeline: list[PaymentEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """What the customer pays with, where the browser comes back to, and their acceptance
+    of a debit mandate, if they gave one."""
+
+    payment_method: str | None
+    return_url: str | None
+    mandate: MandateAcceptance | None
+
+    def digest(self) -> str:
+        """The same attempt, sent again, has the same digest (and so the same key). The
+        mandate's address and browser are not part of it: a customer retrying from another
+        network makes the same attempt."""
+        request = f"{self.payment_method}\n{self.return_url or ''}"
+        if self.mandate is not None:
+            request += "\nmandate accepted"
+        return hashlib.sha256(request.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +210,22 @@ class FactRecorder(Generic[Work]):
 
 
 class PaymentService(Generic[Work]):
-    def __init__(self, units: Units[Work], gateway: Gateway, recorder: FactRecorder[Work]) -> None:
+    def __init__(
+        self,
+        units: Units[Work],
+        gateway: Gateway,
+        recorder: FactRecorder[Work],
+        *,
+        method_types: Sequence[str] | None = None,
+        processing_age: timedelta = DEFAULT_PROCESSING_AGE,
+    ) -> None:
         self.units = units
         self.gateway = gateway
         self.recorder = recorder
+        # The payment method types every PaymentIntent pins; None leaves them to Stripe.
+        self.method_types = method_types
+        # How long a payment stays processing before the reconciler asks Stripe about it.
+        self.processing_age = processing_age
         # One Stripe create per payment at a time in this process; across processes the
         # idempotency key makes concurrent creates return the same PaymentIntent.
         self._creating: dict[str, asyncio.Lock] = {}
@@ -203,21 +237,30 @@ class PaymentService(Generic[Work]):
         *,
         payment_method: str | None = None,
         return_url: str | None = None,
+        mandate: MandateAcceptance | None = None,
     ) -> PaymentView:
+        """The order's payment, started (its PaymentIntent made) if it was not, and confirmed
+        with `payment_method` when one is given; `mandate` is the customer's acceptance of
+        a debit mandate, which a SEPA Direct Debit needs."""
         payment, capture_method, settled = await self._open_payment(principal, order_id)
         if settled:
             # Paid (or authorized) by this payment already: a retry whose first answer was
             # lost, or a webhook that came first. Nothing is asked of Stripe again.
             return await self.view(payment.id)
+        attempt = _Attempt(payment_method, return_url, mandate)
         if payment.stripe_payment_intent_id is None:
-            created = await self._create_intent(payment, capture_method, payment_method, return_url)
+            created = await self._create_intent(payment, capture_method, attempt)
             if created is None:  # made meanwhile by another request, which may have paid
                 return await self.start(
-                    principal, order_id, payment_method=payment_method, return_url=return_url
+                    principal,
+                    order_id,
+                    payment_method=payment_method,
+                    return_url=return_url,
+                    mandate=mandate,
                 )
             return created
         if payment_method is not None:
-            return await self._confirm(payment, payment_method, return_url)
+            return await self._confirm(payment, attempt)
         return await self.view(payment.id)
 
     async def view(self, payment_id: str) -> PaymentView:
@@ -308,12 +351,18 @@ class PaymentService(Generic[Work]):
         return await self.apply(payment.id, observation)
 
     async def reconcile(self, *, older_than: timedelta, limit: int = 500) -> int:
-        """Asks Stripe about every payment still waiting after `older_than` and applies what
-        it says; returns how many were checked. A payment Stripe cannot answer for is left
-        for the next run."""
+        """Asks Stripe about every payment still waiting after `older_than` (processing
+        after `processing_age`) and applies what it says; returns how many were checked.
+        A payment Stripe cannot answer for is left for the next run."""
+        now = utcnow()
         async with self.units.reading() as work:
             waiting = await work.payments.list_waiting(
-                WAITING, updated_before=utcnow() - older_than, limit=limit
+                WAITING, updated_before=now - older_than, limit=limit
+            )
+            waiting += await work.payments.list_waiting(
+                (PaymentStatus.PROCESSING,),
+                updated_before=now - self.processing_age,
+                limit=limit - len(waiting),
             )
         checked = 0
         for payment_id, intent_id in waiting:
@@ -372,11 +421,7 @@ class PaymentService(Generic[Work]):
             return payment, order.capture_method, False
 
     async def _create_intent(
-        self,
-        payment: Payment,
-        capture_method: str,
-        payment_method: str | None,
-        return_url: str | None,
+        self, payment: Payment, capture_method: str, attempt: _Attempt
     ) -> PaymentView | None:
         """The payment's PaymentIntent made, and confirmed with `payment_method` when there
         is one, in one call to Stripe, and recorded in one unit of work; None when another
@@ -396,7 +441,7 @@ class PaymentService(Generic[Work]):
                     current = await self._payment(payment.id)
                     if current.stripe_payment_intent_id is not None:
                         return None
-                confirming = payment_method is not None
+                confirming = attempt.payment_method is not None
                 try:
                     intent = await self.gateway.create_payment_intent(
                         amount=payment.amount,
@@ -408,8 +453,10 @@ class PaymentService(Generic[Work]):
                         },
                         description=f"Order {payment.order_id}",
                         idempotency_key=f"paydesk-{payment.id}-create",
-                        payment_method=payment_method,
-                        return_url=return_url,
+                        payment_method_types=self._method_types(payment.currency),
+                        payment_method=attempt.payment_method,
+                        return_url=attempt.return_url,
+                        mandate=attempt.mandate,
                     )
                 except IntentDeclined as declined:
                     await self._record_decline(payment.id, declined)
@@ -426,23 +473,36 @@ class PaymentService(Generic[Work]):
             if not lock.locked() and self._creating.get(key) is lock:
                 del self._creating[key]
 
-    async def _confirm(
-        self, payment: Payment, payment_method: str, return_url: str | None
-    ) -> PaymentView:
+    def _method_types(self, currency: str) -> list[str] | None:
+        """The types a new PaymentIntent in `currency` takes: those pinned that can pay it
+        (refused when none can), or None to leave the choice to Stripe."""
+        if self.method_types is None:
+            return None
+        types = [method.type for method in offered(currency, self.method_types)]
+        if not types:
+            raise Conflict(
+                f"None of the payment methods this shop takes "
+                f"({', '.join(self.method_types)}) can pay {currency.upper()}.",
+                code="currency_not_payable",
+            )
+        return types
+
+    async def _confirm(self, payment: Payment, attempt: _Attempt) -> PaymentView:
         reason = _NOT_CONFIRMABLE.get(PaymentStatus(payment.status))
         if reason is not None:
             raise Conflict(f"Payment {payment.id} {reason}.", code="payment_not_confirmable")
         assert payment.stripe_payment_intent_id is not None
+        assert attempt.payment_method is not None
         # The same confirmation retried reuses its key, so Stripe replays its first answer;
         # another card, or the next try after a decline, gets a new one.
-        request = hashlib.sha256(f"{payment_method}\n{return_url or ''}".encode()).hexdigest()
-        key = f"paydesk-{payment.id}-confirm-{payment.confirm_attempts}-{request[:16]}"
+        key = f"paydesk-{payment.id}-confirm-{payment.confirm_attempts}-{attempt.digest()}"
         try:
             intent = await self.gateway.confirm_payment_intent(
                 payment.stripe_payment_intent_id,
-                payment_method=payment_method,
-                return_url=return_url,
+                payment_method=attempt.payment_method,
+                return_url=attempt.return_url,
                 idempotency_key=key,
+                mandate=attempt.mandate,
             )
         except IntentDeclined as declined:
             await self._record_decline(payment.id, declined)

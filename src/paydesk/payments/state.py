@@ -259,7 +259,7 @@ def _mismatch(fact: Fact, amount: int, currency: str) -> str | None:
 _ORDER_STATUS = {
     PaymentStatus.PENDING: OrderStatus.PENDING_PAYMENT,
     PaymentStatus.REQUIRES_ACTION: OrderStatus.PENDING_PAYMENT,
-    PaymentStatus.PROCESSING: OrderStatus.PENDING_PAYMENT,
+    PaymentStatus.PROCESSING: OrderStatus.AWAITING_FUNDS,
     PaymentStatus.REQUIRES_CAPTURE: OrderStatus.AUTHORIZED,
     PaymentStatus.SUCCEEDED: OrderStatus.PAID,
     PaymentStatus.PARTIALLY_REFUNDED: OrderStatus.PARTIALLY_REFUNDED,

@@ -137,6 +137,7 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.payment_failed": stated,
     "payment_intent.canceled": stated,
     "payment_intent.amount_capturable_updated": stated,
+    "charge.pending": stated,
     "charge.succeeded": stated,
     "charge.failed": stated,
     "charge.captured": stated,
@@ -179,6 +180,7 @@ async def apply_events(
                 intent=obj if isinstance(obj, IntentSnapshot) else None,
                 stripe_event_id=event.id,
                 also=handler.also(event, PaymentState.of(payment)),
+                method=obj.method if isinstance(obj, ChargeSnapshot) else None,
             )
         )
     await recorder.record_all(work, news)
