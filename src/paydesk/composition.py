@@ -25,6 +25,7 @@ from paydesk.notifications.service import NotificationService
 from paydesk.operators.service import OperatorService
 from paydesk.orders.service import OrderService
 from paydesk.payments.service import FactRecorder, PaymentService
+from paydesk.principals import CheckoutLinks
 from paydesk.refunds.service import RefundService
 from paydesk.retry import RetryPolicy
 from paydesk.unit_of_work import DatabaseUnits, UnitOfWork
@@ -116,7 +117,7 @@ def build(
         units=units,
         gateway=stripe,
         recorder=recorder,
-        auth=AuthService(units),
+        auth=AuthService(units, CheckoutLinks.from_secret(settings.link_signing_secret)),
         idempotency=IdempotencyStore(units),
         operators=OperatorService(units),
         orders=OrderService(units),

@@ -50,6 +50,11 @@ class Settings:
     # How long a payment may stay processing (a bank debit) before the reconciler asks
     # Stripe about it (PAYDESK_RECONCILE_PROCESSING_AFTER, seconds).
     reconcile_processing_after: timedelta = timedelta(days=1)
+    # Who the customer authorises to debit their account, in the SEPA mandate's words.
+    shop_name: str = "this shop"
+    # Signs the checkout links paydesk e-mails (PAYDESK_CHECKOUT_LINK_SECRET); unset, the
+    # Stripe secret key does, so a new Stripe key also ends the links sent before it.
+    checkout_link_secret: str = ""
     smtp: SmtpSettings = field(default_factory=lambda: SmtpSettings())
     # Networks (CIDR) that shop webhook URLs may resolve to although they are private or
     # loopback: empty in production; the demo and the tests name their loopback receivers.
@@ -67,6 +72,10 @@ class Settings:
         if self.worker_in_process is not None:
             return self.worker_in_process
         return self.database_url.startswith("sqlite")
+
+    @property
+    def link_signing_secret(self) -> str:
+        return self.checkout_link_secret or self.stripe_secret_key
 
     @property
     def livemode(self) -> bool:
@@ -107,6 +116,8 @@ class Settings:
             reconcile_processing_after=timedelta(
                 seconds=_float(env, "PAYDESK_RECONCILE_PROCESSING_AFTER", 86400.0)
             ),
+            shop_name=env.get("PAYDESK_SHOP_NAME", "").strip() or "this shop",
+            checkout_link_secret=env.get("PAYDESK_CHECKOUT_LINK_SECRET", "").strip(),
             smtp=SmtpSettings(
                 host=env.get("PAYDESK_SMTP_HOST", "127.0.0.1"),
                 port=_int(env, "PAYDESK_SMTP_PORT", 25),

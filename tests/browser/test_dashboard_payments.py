@@ -45,7 +45,7 @@ async def test_refund_part_of_a_card_payment_with_the_keyboard(
     await page.goto(f"{paydesk.url}/dashboard/payments")
     row = page.get_by_role("row").filter(has_text=order["id"])
     cells = [c.strip() for c in await row.get_by_role("cell").all_inner_texts()]
-    assert cells[2:5] == ["customer@example.com", "33.99 EUR", "succeeded"]
+    assert cells[2:6] == ["customer@example.com", "33.99 EUR", "Visa •••• 4242", "succeeded"]
     await screenshot("dashboard-payments")
 
     await row.get_by_role("link").focus()

@@ -148,7 +148,7 @@ async def test_the_list_shows_payments_newest_first_in_their_currencies(
         ("51.98 EUR", "eva@example.com"),
         ("5,198 JPY", "kenji@example.com"),
     ]:
-        assert f"{email} {amount} succeeded" in shown
+        assert f"{email} {amount} Visa •••• 4242 succeeded" in shown
     assert dinar["order_id"] in shown
     assert "Newer" not in shown
     assert "Older" not in shown
@@ -187,7 +187,7 @@ async def test_the_filters_and_the_search(api: Api, dashboard: Dashboard) -> Non
         )
     assert await matching(created_from="2026-01-01", created_to="2026-01-15") == [euro["id"]]
     answer = await dashboard.client.get("/dashboard/payments", params={"created_to": "2026-01-15"})
-    assert "51.98 EUR succeeded 2026-01-15 23:59" in text(answer)
+    assert "51.98 EUR Visa •••• 4242 succeeded 2026-01-15 23:59" in text(answer)
     assert await matching(created_from="2026-01-16", created_to="2026-01-31") == []
     assert await matching(created_from=today) == [waiting["id"], held["id"]]
     answer = await dashboard.client.get("/dashboard/payments", params={"q": "nobody"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import secrets
 import socket
 import time
@@ -89,7 +90,7 @@ def subject(message: EmailMessage) -> str:
 
 
 def delivery(api: Api, smtp: SmtpServer, policy: DeliveryPolicy = QUICK) -> NotificationDelivery:
-    mailer = Mailer(smtp.settings, public_url=PUBLIC_URL)
+    mailer = Mailer(smtp.settings, public_url=PUBLIC_URL, links=api.services.auth.links)
     sender = WebhookSender(Settings(webhook_allowed_networks=("127.0.0.0/8",)))
     return NotificationDelivery(api.services.units, mailer, sender, policy)
 
@@ -282,9 +283,23 @@ async def test_a_failed_payment_links_back_to_pay(
     await outbox_worker.drain()
     [message] = smtp_server.messages
     assert subject(message) == f"Your payment for order {order['id']} did not go through"
-    link = f"{PUBLIC_URL}/checkout/{order['id']}"
-    assert link in parts(message)["plain"]
-    assert f'href="{link}"' in parts(message)["html"]
+    found = re.search(
+        rf"{PUBLIC_URL}/checkout/{order['id']}\?token=(pd_cl_\S+)", parts(message)["plain"]
+    )
+    assert found is not None, parts(message)["plain"]
+    assert f'href="{found.group(0)}"' in parts(message)["html"]
+    # The link opens this order's checkout page, and that order only.
+    path = found.group(0).removeprefix(PUBLIC_URL)
+    page = await api.client.get(path, headers={"Authorization": ""})
+    assert page.status_code == 200
+    assert order["id"] in page.text
+    other = await api.create_order()
+    foreign = path.replace(order["id"], other["id"], 1)
+    assert (await api.client.get(foreign, headers={"Authorization": ""})).status_code == 404
+    link = {"Authorization": f"Bearer {found.group(1)}"}
+    seen = await api.client.get(f"/api/orders/{order['id']}", headers=link)
+    assert seen.status_code == 200, seen.text
+    assert (await api.client.get(f"/api/orders/{other['id']}", headers=link)).status_code == 404
 
 
 async def test_the_shop_hears_over_signed_webhooks(

@@ -14,6 +14,7 @@ from paydesk.notifications.mailer import Line, Mailer
 from paydesk.notifications.models import Channel, Notification
 from paydesk.notifications.outbox import EmailKind, email_payload
 from paydesk.payments.changes import PaymentState
+from paydesk.principals import CheckoutLinks
 
 PAYMENT = PaymentState(
     id="pay_1",
@@ -28,7 +29,11 @@ PAYMENT = PaymentState(
 
 
 def receipt(sender: str, recipient: str) -> EmailMessage:
-    mailer = Mailer(SmtpSettings(sender=sender), public_url="https://shop.example")
+    mailer = Mailer(
+        SmtpSettings(sender=sender),
+        public_url="https://shop.example",
+        links=CheckoutLinks.from_secret("sk_test_unit"),
+    )
     notification = Notification(
         id="ntf_1",
         channel=Channel.EMAIL,
@@ -37,6 +42,7 @@ def receipt(sender: str, recipient: str) -> EmailMessage:
         recipient=recipient,
         payment_id=PAYMENT.id,
         payload=email_payload(EmailKind.RECEIPT, PAYMENT, {}, utcnow()).decode(),
+        created_at=utcnow(),
     )
     message = mailer.compose(notification, [Line("Café crème", 2, 1175)])
     # As aiosmtplib sends it: raw UTF-8 (SMTPUTF8) only for an address that needs it.

@@ -1,5 +1,6 @@
 """Who is calling: a shop with its secret key, or a customer's browser with its order's
-checkout token (paydesk/principals.py); and the shop's keys: made, listed, revoked."""
+checkout token or a signed checkout link (paydesk/principals.py); and the shop's keys: made,
+listed, revoked."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from paydesk.errors import (
 from paydesk.orders.repository import OrderRepository
 from paydesk.principals import (
     API_KEY_PREFIX,
+    CHECKOUT_LINK_PREFIX,
     CHECKOUT_TOKEN_PREFIX,
+    CheckoutLinks,
     Customer,
     Principal,
     Shop,
@@ -45,8 +48,9 @@ def require_shop(principal: Principal) -> Shop:
 
 
 class AuthService:
-    def __init__(self, units: Units[AuthWork]) -> None:
+    def __init__(self, units: Units[AuthWork], links: CheckoutLinks) -> None:
         self.units = units
+        self.links = links
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """The caller an `Authorization` header names; AuthenticationFailed for none."""
@@ -61,7 +65,11 @@ class AuthService:
             raise AuthenticationFailed(
                 "The Authorization header must be `Bearer <key>`.", code="malformed_credentials"
             )
-        if secret.startswith((API_KEY_PREFIX, CHECKOUT_TOKEN_PREFIX)):
+        if secret.startswith(CHECKOUT_LINK_PREFIX):
+            linked = self.links.order_of(secret, utcnow())
+            if linked is not None:
+                return Customer(linked)
+        elif secret.startswith((API_KEY_PREFIX, CHECKOUT_TOKEN_PREFIX)):
             async with self.units.reading() as work:
                 if secret.startswith(API_KEY_PREFIX):
                     key_id = await work.api_keys.get_live_id_by_hash(digest(secret))

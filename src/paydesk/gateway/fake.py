@@ -11,7 +11,7 @@ from typing import Any
 
 from paydesk.errors import PaymentProviderUnavailable
 from paydesk.gateway.base import EventPage, IntentDeclined, MandateAcceptance, refusal
-from paydesk.gateway.types import DisputeSnapshot, IntentSnapshot, RefundSnapshot
+from paydesk.gateway.types import DisputeSnapshot, IntentSnapshot, MethodDetails, RefundSnapshot
 
 # payment method → (decline code, or None when it succeeds)
 DECLINES: dict[str, str | None] = {
@@ -19,6 +19,11 @@ DECLINES: dict[str, str | None] = {
     "pm_card_mastercard": None,
     "pm_card_chargeDeclined": "generic_decline",
     "pm_card_chargeDeclinedInsufficientFunds": "insufficient_funds",
+}
+# payment method → the card its charge is paid with (Stripe's test cards)
+CARDS: dict[str, tuple[str, str]] = {
+    "pm_card_visa": ("visa", "4242"),
+    "pm_card_mastercard": ("mastercard", "4444"),
 }
 
 
@@ -134,6 +139,7 @@ class FakeGateway:
             self._answers[idempotency_key] = declined
             raise declined
         manual = (intent.metadata or {}).get("capture_method") == "manual"
+        brand, last4 = CARDS[payment_method]
         intent = replace(
             intent,
             status="requires_capture" if manual else "succeeded",
@@ -143,6 +149,9 @@ class FakeGateway:
             error_code="",
             decline_code=None,
             error_message=None,
+            method=MethodDetails(
+                type="card", charge_status="succeeded", brand=brand, last4=last4, country="US"
+            ),
         )
         self.intents[intent_id] = intent
         self._answers[idempotency_key] = intent

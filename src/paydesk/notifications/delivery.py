@@ -39,6 +39,7 @@ from paydesk.notifications.models import (
 from paydesk.notifications.repository import OutboxRepository
 from paydesk.notifications.shop_webhooks import WebhookSender, deliver
 from paydesk.orders.repository import OrderRepository
+from paydesk.principals import CheckoutLinks
 from paydesk.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,11 @@ class NotificationDelivery:
     def from_settings(
         cls, units: Units[DeliveryWork], settings: Settings, policy: DeliveryPolicy | None = None
     ) -> NotificationDelivery:
-        mailer = Mailer(settings.smtp, public_url=settings.public_url)
+        mailer = Mailer(
+            settings.smtp,
+            public_url=settings.public_url,
+            links=CheckoutLinks.from_secret(settings.link_signing_secret),
+        )
         return cls(units, mailer, WebhookSender(settings), policy)
 
     async def close(self) -> None:

@@ -11,12 +11,14 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.charset import QP, Charset
 from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
+from urllib.parse import quote
 
 import aiosmtplib
 import orjson
@@ -26,6 +28,7 @@ from paydesk.config import SmtpSettings
 from paydesk.money import format_amount
 from paydesk.notifications.models import Notification
 from paydesk.notifications.outbox import EmailKind
+from paydesk.principals import CheckoutLinks
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +78,16 @@ def template_environment() -> Environment:
 
 class Mailer:
     def __init__(
-        self, smtp: SmtpSettings, *, public_url: str, templates: Environment | None = None
+        self,
+        smtp: SmtpSettings,
+        *,
+        public_url: str,
+        links: CheckoutLinks,
+        templates: Environment | None = None,
     ) -> None:
         self.smtp = smtp
         self.public_url = public_url.rstrip("/")
+        self.links = links
         self.templates = templates or template_environment()
         # Connections still saying QUIT; held here so that they run to the end.
         self._leaving: set[asyncio.Task[None]] = set()
@@ -90,7 +99,7 @@ class Mailer:
         try:
             payload = orjson.loads(notification.payload)
             kind = EmailKind(payload["template"])
-            context = self._context(payload, items)
+            context = self._context(payload, items, notification.created_at)
             text = self.templates.get_template(f"{kind}.txt").render(context)
             html = self.templates.get_template(f"{kind}.html").render(context)
         except Exception as exc:
@@ -104,7 +113,9 @@ class Mailer:
         }
         return _message(headers, text, html)
 
-    def _context(self, payload: dict[str, Any], items: Sequence[Line]) -> dict[str, Any]:
+    def _context(
+        self, payload: dict[str, Any], items: Sequence[Line], queued_at: datetime
+    ) -> dict[str, Any]:
         order, payment = payload["order"], payload["payment"]
         currency = order["currency"]
         lines = [
@@ -124,7 +135,10 @@ class Mailer:
             "total_display": format_amount(order["amount"], currency),
             "refund": refund,
             "refund_display": format_amount(refund["amount"], currency) if refund else None,
-            "pay_url": f"{self.public_url}/checkout/{order['id']}",
+            # A link that opens the order's checkout for a week from when the mail was
+            # queued (the same link on every resend); the checkout token is never stored.
+            "pay_url": f"{self.public_url}/checkout/{quote(order['id'], safe='')}"
+            f"?token={self.links.issue(order['id'], queued_at)}",
             "shop_name": _display_name(self.smtp.sender),
         }
 

@@ -1,8 +1,9 @@
 """The checkout page an order's customer opens with its checkout token, and the result page.
 
-`GET /checkout/{order_id}?token=pd_ct_…` shows the order and a card form. Card details go
-from the browser straight to Stripe (or, offline, to the sandbox speaking Stripe's API),
-never to paydesk: paydesk only receives the PaymentMethod id, as with Stripe.js.
+`GET /checkout/{order_id}?token=pd_ct_…` shows the order and a form for each method that can
+pay its currency (card; for EUR also SEPA Direct Debit, iDEAL and Bancontact). Card and bank
+details go from the browser straight to Stripe (or, offline, to the sandbox speaking Stripe's
+API), never to paydesk: paydesk only receives the PaymentMethod id, as with Stripe.js.
 `GET /checkout/{order_id}/result?token=…` asks Stripe where the payment stands and says so.
 A missing, wrong or other order's token is a plain 404 page that reveals nothing.
 """
@@ -23,8 +24,9 @@ from paydesk.deps import ServicesDep
 from paydesk.errors import PaydeskError
 from paydesk.money import format_amount
 from paydesk.orders.models import PAID_ORDER_STATUSES, Order, OrderStatus
-from paydesk.payments.models import PAID_PAYMENT_STATUSES, PaymentStatus
-from paydesk.principals import CHECKOUT_TOKEN_PREFIX, Customer
+from paydesk.payments.methods import CARD, METHODS, describe_payment_method, offered
+from paydesk.payments.models import PAID_PAYMENT_STATUSES, Payment, PaymentStatus
+from paydesk.principals import CHECKOUT_LINK_PREFIX, CHECKOUT_TOKEN_PREFIX, Customer
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,6 +47,17 @@ SANDBOX_PUBLISHABLE_KEY = "pk_test_sandbox"
 STRIPE_JS = "https://js.stripe.com/v3/"
 
 _FAILED = {PaymentStatus.FAILED, PaymentStatus.CANCELED}
+
+# What the customer accepts before a SEPA debit: the mandate's terms, in the words the
+# scheme requires (who may debit, the right to a refund from the bank within 8 weeks).
+MANDATE_TEXT = (
+    "By providing your IBAN and confirming this payment, you authorise (A) {shop} and "
+    "Stripe, our payment service provider, to send instructions to your bank to debit your "
+    "account, and (B) your bank to debit your account in accordance with those "
+    "instructions. You are entitled to a refund from your bank under the terms and "
+    "conditions of your agreement with it; a refund must be claimed within 8 weeks of the "
+    "date on which your account was debited."
+)
 
 TokenQuery = Annotated[str | None, Query(max_length=200)]
 
@@ -70,8 +83,17 @@ async def checkout_page(
     api_base = (settings.stripe_api_base or "").rstrip("/")
     publishable_key = SANDBOX_PUBLISHABLE_KEY if sandbox else settings.stripe_publishable_key
     result_url = str(request.url_for("checkout_result", order_id=order.id))
+    methods = offered(order.currency, settings.payment_method_types)
+    only = methods[0] if len(methods) == 1 else None
     context = {
         **_summary(order),
+        "methods": methods,
+        "heading": "How would you like to pay?"
+        if only is None
+        else "Pay by card"
+        if only == CARD
+        else f"Pay by {only.label}",
+        "mandate_text": MANDATE_TEXT.format(shop=settings.shop_name),
         "token": token,
         "paid": order.status in PAID_ORDER_STATUSES,
         "canceled": order.status == OrderStatus.CANCELED,
@@ -99,6 +121,7 @@ async def checkout_result(
     token: TokenQuery = None,
     payment_intent: Annotated[str | None, Query(max_length=255)] = None,
     redirect_status: Annotated[str | None, Query(max_length=32)] = None,
+    method: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
     order = await _customer_order(services, order_id, token)
     if order is None or token is None:
@@ -114,9 +137,15 @@ async def checkout_result(
         decline_code = payment.last_error_code
     outcome = _outcome(status, redirect_status, order.status)
     checkout_url = f"/checkout/{quote(order.id, safe='')}?token={quote(token, safe='')}"
+    # The method the customer just used: the checkout page names it in the return_url, as
+    # a failed redirect leaves no charge to read it from.
+    chosen = METHODS.get(method or "") or METHODS.get((payment and payment.method_type) or "")
     context = {
         **_summary(order),
         "outcome": outcome,
+        "by_bank": chosen is not None and chosen != CARD,
+        "delayed": chosen is not None and chosen.delayed,
+        "paid_by": _paid_by(payment) if outcome == "paid" else None,
         "decline_code": decline_code if outcome == "failed" else None,
         "checkout_url": checkout_url,
         "capture_later": status == PaymentStatus.REQUIRES_CAPTURE,
@@ -134,8 +163,9 @@ async def checkout_static(name: str) -> Response:
 
 
 async def _customer_order(services: ServicesDep, order_id: str, token: str | None) -> Order | None:
-    """The order when `token` is its own checkout token; None for anything else."""
-    if not token or not token.startswith(CHECKOUT_TOKEN_PREFIX):
+    """The order when `token` is its own checkout token or a link to it; None for anything
+    else."""
+    if not token or not token.startswith((CHECKOUT_TOKEN_PREFIX, CHECKOUT_LINK_PREFIX)):
         return None
     try:
         principal = await services.auth.authenticate(f"Bearer {token}")
@@ -156,6 +186,10 @@ def _outcome(status: str | None, redirect_status: str | None, order_status: str)
     if status == PaymentStatus.PENDING and order_status == OrderStatus.PAYMENT_FAILED:
         return "failed"
     return "unpaid"
+
+
+def _paid_by(payment: Payment | None) -> str | None:
+    return describe_payment_method(payment) if payment is not None else None
 
 
 def _summary(order: Order) -> dict[str, Any]:

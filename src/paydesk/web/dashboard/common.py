@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from paydesk.deps import ServicesDep
 from paydesk.money import format_amount
 from paydesk.operators.service import SignedIn
+from paydesk.payments.methods import describe_payment_method
 from paydesk.validation import control_character
 from paydesk.web.dashboard.read_inbox import InboxReadModel
 from paydesk.web.dashboard.read_overview import OverviewReadModel
@@ -93,6 +94,7 @@ templates.filters["money"] = money
 templates.filters["when"] = when
 templates.filters["when_exact"] = when_exact
 templates.filters["words"] = words
+templates.filters["payment_method"] = describe_payment_method
 
 
 async def current_operator(request: Request, services: ServicesDep) -> SignedIn:

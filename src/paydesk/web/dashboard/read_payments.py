@@ -84,6 +84,11 @@ class PaymentRow:
     currency: str
     status: str
     created_at: datetime
+    method_type: str | None
+    method_brand: str | None
+    method_bank: str | None
+    method_last4: str | None
+    method_country: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +177,11 @@ class PaymentReadModel:
             Payment.currency,
             Payment.status,
             Payment.created_at,
+            Payment.method_type,
+            Payment.method_brand,
+            Payment.method_bank,
+            Payment.method_last4,
+            Payment.method_country,
         )
         query = search.where(columns).limit(limit)
         if after_id is not None:
@@ -181,7 +191,7 @@ class PaymentReadModel:
             if before_id is not None:
                 query = query.where(Payment.id < before_id)
         async with self.units.reading() as work:
-            rows = [PaymentRow(*row) for row in await work.session.execute(query)]
+            rows = [PaymentRow(**row._mapping) for row in await work.session.execute(query)]
             if after_id is not None:
                 rows.reverse()
             if not rows:

@@ -1,5 +1,6 @@
-// With real Stripe keys: Stripe.js's Payment Element collects the card inside Stripe's
-// frame; paydesk gives the PaymentIntent's client secret and Stripe redirects to the result.
+// With real Stripe keys: Stripe.js's Payment Element collects the card or bank details
+// inside Stripe's frame; paydesk gives the PaymentIntent's client secret and Stripe sends the
+// browser to the result page (after the bank's page, for iDEAL and Bancontact).
 (function () {
   "use strict";
   var form = document.getElementById("element-form");
