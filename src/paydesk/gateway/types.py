@@ -39,7 +39,8 @@ class MethodDetails:
             charge_status=str(charge.get("status") or ""),
             brand=_string(own.get("brand")),
             bank=_string(own.get("bank")) or _string(own.get("bank_name")),
-            last4=_string(own.get("last4")) or _string(own.get("iban_last4")),
+            # iDEAL's `iban_last4` is "****" until the bank tells the digits.
+            last4=_string(own.get("last4")) or _digits(own.get("iban_last4")),
             country=_string(own.get("country")),
             mandate=_id(own.get("mandate")),
         )
@@ -143,6 +144,7 @@ class ChargeSnapshot:
     currency: str
     payment_intent: str | None = None
     failure_code: str | None = None
+    failure_message: str | None = None
     refunds: tuple[RefundSnapshot, ...] = ()
     method: MethodDetails | None = None
 
@@ -160,6 +162,7 @@ class ChargeSnapshot:
             currency=str(obj["currency"]).lower(),
             payment_intent=_id(obj.get("payment_intent")),
             failure_code=obj.get("failure_code"),
+            failure_message=_string(obj.get("failure_message")),
             refunds=tuple(RefundSnapshot.from_stripe(r) for r in listed),
             method=MethodDetails.from_charge(obj),
         )
@@ -297,6 +300,10 @@ def _id(value: object) -> str | None:
 def _metadata(obj: dict[str, Any]) -> dict[str, str] | None:
     metadata = obj.get("metadata")
     return {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else None
+
+
+def _digits(value: object) -> str | None:
+    return value if isinstance(value, str) and value.isdigit() else None
 
 
 def _string(value: object) -> str | None:

@@ -69,7 +69,8 @@ def describe(
         return None
     account = " ".join(p for p in (country, f"•••• {last4}" if last4 else None) if p)
     if method_type == CARD.type:
-        return " ".join(p for p in (_words(brand) if brand else name, account) if p)
+        shown = BRANDS.get(brand, _words(brand)) if brand else name
+        return " ".join(p for p in (shown, account) if p)
     return " · ".join(p for p in (name, _words(bank) if bank else None, account) if p)
 
 
@@ -90,6 +91,16 @@ def describe_payment_method(payment: _Paid) -> str | None:
         last4=payment.method_last4,
         country=None if payment.method_type == CARD.type else payment.method_country,
     )
+
+
+# Card brands as Stripe names them, where the code is not already the name in lower case.
+BRANDS = {
+    "amex": "American Express",
+    "diners": "Diners Club",
+    "jcb": "JCB",
+    "unionpay": "UnionPay",
+    "eftpos_au": "eftpos Australia",
+}
 
 
 def _words(code: str) -> str:

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 
-from paydesk.gateway.types import IntentSnapshot, MethodDetails
+from paydesk.gateway.types import ChargeSnapshot, IntentSnapshot, MethodDetails
 from paydesk.orders.models import OrderStatus
 from paydesk.payments.changes import Change, PaymentState, StatusChanged, movements
 from paydesk.payments.models import (
@@ -40,8 +40,8 @@ class News:
     stripe_event_id: str | None = None
     operator: str | None = None
     also: Sequence[Change] = ()
-    # How a charge the news is about (or the PaymentIntent's latest charge) is paid.
-    method: MethodDetails | None = None
+    # The charge the news is about, when it is a charge: how it is paid, why it failed.
+    charge: ChargeSnapshot | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,10 @@ async def record_news(payments: PaymentRepository, news: Sequence[News]) -> list
         payment = item.payment
         if item.intent is not None:
             _note_decline(payment, item.intent)
-        for method in (item.intent.method if item.intent else None, item.method):
+        if item.charge is not None:
+            _note_charge_failure(payment, item.charge)
+        charge_method = item.charge.method if item.charge else None
+        for method in (item.intent.method if item.intent else None, charge_method):
             if method is not None:
                 _note_method(payment, method)
         facts, facts_seen = known[payment.id], seen[payment.id]
@@ -121,6 +124,14 @@ def _note_decline(payment: Payment, intent: IntentSnapshot) -> None:
     if intent.declined:
         payment.last_error_code = intent.decline_code or intent.error_code
         payment.last_error_message = intent.error_message
+
+
+def _note_charge_failure(payment: Payment, charge: ChargeSnapshot) -> None:
+    """Keeps why a charge failed (a bank debit returned), which may be told before the
+    PaymentIntent's own failure is."""
+    if charge.status == "failed":
+        payment.last_error_code = charge.failure_code or "declined"
+        payment.last_error_message = charge.failure_message
 
 
 def _note_method(payment: Payment, method: MethodDetails) -> None:

@@ -180,7 +180,7 @@ async def apply_events(
                 intent=obj if isinstance(obj, IntentSnapshot) else None,
                 stripe_event_id=event.id,
                 also=handler.also(event, PaymentState.of(payment)),
-                method=obj.method if isinstance(obj, ChargeSnapshot) else None,
+                charge=obj if isinstance(obj, ChargeSnapshot) else None,
             )
         )
     await recorder.record_all(work, news)
