@@ -115,6 +115,7 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         payment_id = await _scripted_purchase(settings.public_url, sandbox.url, shop_key)
         await _show_webhooks(settings.public_url, shop_key)
         await _refund_dispute_ledger(settings.public_url, sandbox, shop_key, payment_id)
+        await _bank_payments(settings.public_url, sandbox, shop_key)
         await _show_notifications(mailbox, shop_backend)
         await _checkout_link(settings.public_url, shop_key)
         _dashboard(settings.public_url, operator_password)
@@ -242,6 +243,72 @@ async def _refund_dispute_ledger(
         _say()
 
 
+async def _bank_payments(base_url: str, sandbox: SandboxServer, shop_key: str) -> None:
+    """A SEPA Direct Debit that the bank settles days later, and an iDEAL payment the
+    customer authorizes at their bank's page."""
+    shop = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shop_key}"})
+    stripe_js = httpx.AsyncClient(base_url=sandbox.url, auth=(SANDBOX_SECRET_KEY, ""))
+    async with shop, stripe_js:
+        order = await _post(shop, "/api/orders", {
+            "items": ITEMS, "currency": "eur", "customer_email": "jonas@example.com",
+        })  # fmt: skip
+        method = await _bank_method(stripe_js, "sepa_debit", {
+            "sepa_debit[iban]": "DE89370400440532013000",
+            "billing_details[email]": "jonas@example.com",
+        })  # fmt: skip
+        payment = await _post(shop, "/api/payments", {
+            "order_id": order["id"], "payment_method": method, "mandate_accepted": True,
+        })  # fmt: skip
+        order_now = (await shop.get(f"/api/orders/{order['id']}")).json()
+        _say(f"9. A customer in Germany pays {order['amount_display']} by SEPA Direct Debit, "
+             "accepting the mandate:")  # fmt: skip
+        _say(f"   payment {payment['status']}, order {order_now['status']}: "
+             f"{payment['payment_method']['description']}, a debit takes days.")  # fmt: skip
+        sandbox.advance_clock(3 * 86400)
+        order_now = await _wait_for_order(shop, order["id"], "paid")
+        _say("   Three days later (the sandbox's clock moved on, as `paydesk sandbox-clock 3d`")
+        _say(f"   does) the bank settles it: order {order_now['status']}.")
+
+        order = await _post(shop, "/api/orders", {
+            "items": ITEMS[:1], "currency": "eur", "customer_email": "sanne@example.com",
+        })  # fmt: skip
+        method = await _bank_method(stripe_js, "ideal", {"ideal[bank]": "ing"})
+        payment = await _post(shop, "/api/payments", {
+            "order_id": order["id"], "payment_method": method,
+            "return_url": f"{base_url}/checkout/{order['id']}/result",
+        })  # fmt: skip
+        bank_page = payment["next_action"]["redirect_url"]
+        _say(f"   Another pays {order['amount_display']} by iDEAL: payment {payment['status']}, "
+             "off to the bank's page,")  # fmt: skip
+        # The customer presses "Authorize" there; the bank sends them back to the shop.
+        authorized = await stripe_js.post(bank_page, data={"outcome": "succeed"})
+        if authorized.status_code != 303:
+            raise RuntimeError(f"the sandbox's bank page answered {authorized.status_code}")
+        order_now = await _wait_for_order(shop, order["id"], "paid")
+        _say(f"   authorizes it there and comes back: order {order_now['status']}.")
+        _say()
+
+
+async def _bank_method(sandbox: httpx.AsyncClient, kind: str, details: dict[str, str]) -> str:
+    """A bank PaymentMethod made in the sandbox, as the Payment Element makes one."""
+    response = await sandbox.post(
+        "/v1/payment_methods",
+        data={"type": kind, "billing_details[name]": "Jonas Becker", **details},
+    )
+    response.raise_for_status()
+    method_id: str = response.json()["id"]
+    return method_id
+
+
+async def _wait_for_order(shop: httpx.AsyncClient, order_id: str, status: str) -> dict[str, Any]:
+    for _ in range(150):
+        order: dict[str, Any] = (await shop.get(f"/api/orders/{order_id}")).json()
+        if order["status"] == status:
+            return order
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"order {order_id} never became {status}")
+
+
 async def _wait_for_dispute(shop: httpx.AsyncClient, payment_id: str) -> dict[str, Any]:
     for _ in range(150):
         disputes = (await shop.get("/api/disputes")).json()["data"]
@@ -288,24 +355,25 @@ async def _show_notifications(mailbox: MailSink, backend: ShopBackend) -> None:
     for _ in range(100):
         subjects = [message["Subject"] or "" for _, message in mailbox.messages]
         last_news = any(kind == "dispute.closed" for kind, _ in backend.received)
-        if any("receipt" in subject.lower() for subject in subjects) and last_news:
+        # One receipt for each order paid above: two by card, one by debit, one by iDEAL.
+        if sum("receipt" in subject.lower() for subject in subjects) >= 4 and last_news:
             break
         await asyncio.sleep(0.1)
-    _say("9. paydesk told people, once each (an outbox written with each change):")
+    _say("10. paydesk told people, once each (an outbox written with each change):")
     for path, message in mailbox.messages:
-        _say(f"   e-mail to {message['To']}: {message['Subject']}   ({path})")
+        _say(f"    e-mail to {message['To']}: {message['Subject']}   ({path})")
     verified = sum(1 for _, ok in backend.received if ok)
     kinds = ", ".join(sorted({kind for kind, _ in backend.received}))
-    _say(f"   the shop's backend got {len(backend.received)} webhooks, {verified} with a valid")
-    _say(f"   signature: {kinds}")
+    _say(f"    the shop's backend got {len(backend.received)} webhooks, {verified} with a valid")
+    _say(f"    signature: {kinds}")
     receipt = next(
         (m for _, m in mailbox.messages if "receipt" in (m["Subject"] or "").lower()), None
     )
     if receipt is not None:
         body = receipt.get_body(preferencelist=("plain",))
-        _say("   The receipt, as the customer reads it:")
+        _say("    The receipt, as the customer reads it:")
         for line in (body.get_content() if body is not None else "").strip().splitlines():
-            _say(f"     | {line}")
+            _say(f"      | {line}")
     _say()
 
 
@@ -315,14 +383,21 @@ async def _checkout_link(base_url: str, shop_key: str) -> None:
         order = await _post(shop, "/api/orders", {
             "items": ITEMS, "currency": "usd", "customer_email": "you@example.com",
         })  # fmt: skip
-    _say("10. Pay for a fresh order in your browser (try 4242 4242 4242 4242, then")
+        euro = await _post(shop, "/api/orders", {
+            "items": ITEMS, "currency": "eur", "customer_email": "you@example.com",
+        })  # fmt: skip
+    _say("11. Pay for a fresh order in your browser (try 4242 4242 4242 4242, then")
     _say("    4000 0000 0000 0002, or 4000 0025 0000 3155 for 3-D Secure):")
     _say(f"    {base_url}/checkout/{order['id']}?token={order['checkout_token']}")
+    _say("    or one in euros, by card, SEPA Direct Debit (IBAN DE89 3704 0044 0532 0130 00")
+    _say("    settles, AT86 1904 3002 3547 3202 fails; `paydesk sandbox-clock 1m` lets the")
+    _say("    bank answer), iDEAL or Bancontact (authorize or fail at the bank's page):")
+    _say(f"    {base_url}/checkout/{euro['id']}?token={euro['checkout_token']}")
     _say()
 
 
 def _dashboard(base_url: str, password: str) -> None:
-    _say("11. Everything above, as an operator sees it: today's payments, each one's story,")
+    _say("12. Everything above, as an operator sees it: today's payments, each one's story,")
     _say("    refunds with a click, the webhook inbox. Sign in at")
     _say(f"    {base_url}/dashboard")
     _say(f"    as {DEMO_OPERATOR} with the password {password}")

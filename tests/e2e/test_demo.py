@@ -76,6 +76,12 @@ def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
         assert "the dispute is lost" in printed
         assert "dispute_withdrawal" in printed
         assert "Balance: 24.98 USD" in printed
+        assert (
+            "payment processing, order awaiting_funds: SEPA Direct Debit · DE •••• 3000" in printed
+        )
+        assert "the bank settles it: order paid" in printed
+        assert "by iDEAL: payment requires_action" in printed
+        assert "comes back: order paid" in printed
         assert "Your receipt for order" in printed
         assert "| We received 51.98 USD for order" in printed
         webhooks = re.search(r"got (\d+) webhooks, (\d+) with a valid", printed)

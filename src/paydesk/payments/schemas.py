@@ -100,8 +100,8 @@ class PaymentOut(BaseModel):
         description="For Stripe.js in the customer's browser; never log it."
     )
     next_action: NextAction | None = Field(
-        description="Set while the customer must authenticate (3-D Secure): send the browser "
-        "to `redirect_url`."
+        description="Set while the customer must authenticate (3-D Secure) or authorize at "
+        "their bank's page (iDEAL, Bancontact): send the browser to `redirect_url`."
     )
     payment_method: PaymentMethodOut | None = Field(
         description="How it is paid, once Stripe has said."
