@@ -421,6 +421,29 @@ async def test_a_debit_failure_told_by_its_charge_alone_says_why(
     assert told["error_message"].startswith("Stripe can't identify"), told
 
 
+async def test_a_disputed_debit_follows_the_dispute_flow(
+    paydesk: Paydesk, stripe_client: stripe.StripeClient, shop: httpx.AsyncClient
+) -> None:
+    """Stripe's disputed test IBAN settles, then the customer's bank claims it back."""
+    order = await eur_order(paydesk)
+    payment = await debit(paydesk, stripe_client, order, "DE35370400440532013002")
+    await advance_clock(paydesk, SETTLE_SECONDS + 1)
+    disputed = await wait_for(paydesk, payment["id"], "disputed")
+    assert disputed["payment_method"]["type"] == "sepa_debit"
+
+    async def its_dispute() -> dict[str, Any] | None:
+        listed = (await shop.get("/api/disputes")).json()["data"]
+        mine = [d for d in listed if d["payment_id"] == payment["id"]]
+        return dict(mine[0]) if mine else None
+
+    dispute = await eventually(its_dispute, "the dispute")
+    assert (dispute["reason"], dispute["amount"]) == ("debit_not_authorized", AMOUNT)
+    await order_becomes(shop, order["id"], "disputed")
+    # The debit was taken, then withdrawn with the dispute's fee, each once.
+    taken = [("charge", AMOUNT), ("dispute_withdrawal", -AMOUNT), ("dispute_fee", -1500)]
+    await ledger_reaches(shop, payment["id"], taken)
+
+
 async def test_a_refund_of_a_debit_is_pending_until_it_settles(
     paydesk: Paydesk, stripe_client: stripe.StripeClient, shop: httpx.AsyncClient
 ) -> None:

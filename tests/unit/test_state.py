@@ -291,3 +291,33 @@ def test_a_refund_that_failed_counts_for_nothing_whatever_the_charge_said() -> N
     failed = refund("re_1", "failed", 500, at=90)
     assert derive(charge) == PaymentStatus.PARTIALLY_REFUNDED
     assert derive(charge, refund("re_1", "succeeded", 500), failed) == PaymentStatus.SUCCEEDED
+
+
+# A SEPA debit: confirmed by paydesk (processing), told by payment_intent.processing and
+# charge.pending, then settled days later by the PaymentIntent's event and its charge's.
+DEBIT_PROCESSING = [
+    fact("processing", 1_000),
+    event("processing", 1),
+    event("processing", 2),  # charge.pending, a second later
+]
+DEBIT_SETTLED = {
+    PaymentStatus.SUCCEEDED: [
+        event("succeeded", 259_200),
+        fact("succeeded", 259_200_500, received=AMOUNT),  # verify, or the reconciler
+    ],
+    PaymentStatus.FAILED: [
+        event("requires_payment_method", 259_200, error="generic_could_not_process"),
+        event("requires_payment_method", 259_201, error="generic_could_not_process"),
+    ],
+}
+
+
+@given(outcome=st.sampled_from(sorted(DEBIT_SETTLED)), data=st.data())
+def test_a_debit_settles_whatever_the_order_and_repetition_of_its_news(
+    outcome: PaymentStatus, data: st.DataObject
+) -> None:
+    told = data.draw(st.lists(st.sampled_from(DEBIT_PROCESSING), min_size=0, max_size=4))
+    settled = data.draw(st.lists(st.sampled_from(DEBIT_SETTLED[outcome]), min_size=1, max_size=4))
+    assert derive(*data.draw(st.permutations(told + settled))) == outcome
+    if told:
+        assert derive(*data.draw(st.permutations(told))) == PaymentStatus.PROCESSING
