@@ -2,7 +2,8 @@
 
 Point the SDK at it with `base_addresses={"api": server.url}` and any `sk_test_` key.
 Stripe's routes live under /v1 (payment_intents, payment_methods, mandates, charges,
-refunds, disputes, events, webhook_endpoints); the sandbox's own controls under /_sandbox:
+refunds, disputes, balance_transactions, events, webhook_endpoints); the sandbox's own
+controls under /_sandbox:
 
 - `GET /_sandbox/health`
 - `POST /_sandbox/chaos` `{"fail_next_requests": N, "mode": "error_500" | "disconnect" |
@@ -25,6 +26,10 @@ refunds, disputes, events, webhook_endpoints); the sandbox's own controls under 
 `SandboxConfig(latency_ms=N, latency_jitter_ms=J)` (`paydesk sandbox --latency-ms N
 --latency-jitter-ms J`) makes every /v1 call wait N ms plus up to J more, as Stripe takes
 200-500 ms, without holding up other calls; the /_sandbox controls and pages never wait.
+
+Every movement of money has a balance transaction (balance.py): Stripe's standard fees
+(fees.py), in `SandboxConfig(settlement_currency="usd")` at fixed exchange rates
+(exchange.py), a charge's `pending` until two days have passed on the sandbox's clock.
 
 Payment methods: card, sepa_debit, ideal and bancontact, created by `POST
 /v1/payment_methods` (a publishable key will do) or `payment_method_data[type]=...`. An EUR

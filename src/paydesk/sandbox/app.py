@@ -12,6 +12,7 @@ from starlette.routing import Route, Router
 from starlette.types import Message, Receive, Scope, Send
 
 from paydesk.sandbox.api import ApiCall, Handler, StripeApi
+from paydesk.sandbox.balance import Balance
 from paydesk.sandbox.chaos import Chaos, WebhookChaos, WebhookMix
 from paydesk.sandbox.charges import list_charges, retrieve_charge
 from paydesk.sandbox.config import SandboxConfig
@@ -135,14 +136,22 @@ def create_sandbox_app(
         webhook_chaos.set_mix(mix)
     events = EventLog(store, config.api_version)
     scheduler = Scheduler()
-    disputes = Disputes(store, events, scheduler, config.dispute_delay_seconds)
-    sepa_debits = SepaDebits(store, events, scheduler, disputes)
-    redirects = BankRedirects(store, events)
-    payment_intents = PaymentIntents(store, events, disputes, sepa_debits, redirects)
-    refunds = Refunds(store, events, scheduler, config.refund_delay_seconds)
+    balance = Balance(store, scheduler, config.settlement_currency)
+    disputes = Disputes(store, events, scheduler, config.dispute_delay_seconds, balance)
+    sepa_debits = SepaDebits(store, events, scheduler, balance, disputes)
+    redirects = BankRedirects(store, events, balance)
+    payment_intents = PaymentIntents(store, events, disputes, sepa_debits, redirects, balance)
+    refunds = Refunds(store, events, scheduler, config.refund_delay_seconds, balance)
     api = StripeApi(store, config, chaos)
     control = ControlEndpoints(
-        store, chaos, webhook_chaos, payment_intents, config.publishable_key, disputes, scheduler
+        store,
+        chaos,
+        webhook_chaos,
+        payment_intents,
+        config.publishable_key,
+        disputes,
+        scheduler,
+        balance,
     )
 
     def retrieve_intent(call: ApiCall) -> StripeObject:
@@ -216,6 +225,12 @@ def create_sandbox_app(
             "/v1/refunds/{re_id}",
             "POST",
             lambda c: refunds.update(c.path["re_id"], c.params, c.context),
+        ),
+        route("/v1/balance_transactions", "GET", lambda c: balance.list(c.params)),
+        route(
+            "/v1/balance_transactions/{txn_id}",
+            "GET",
+            lambda c: balance.retrieve(c.path["txn_id"]),
         ),
         route("/v1/disputes", "GET", lambda c: disputes.list(c.params)),
         route(dp, "GET", lambda c: disputes.retrieve(c.path["dp_id"])),

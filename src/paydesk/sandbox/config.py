@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from paydesk.sandbox.exchange import USD_VALUE
 from paydesk.sandbox.latency import check_latency_ms
 
 API_VERSION = "2026-10-28.endive"
@@ -38,7 +39,13 @@ class SandboxConfig:
     # at random (see latency.py); 0 answers at once.
     latency_ms: int = 0
     latency_jitter_ms: int = 0
+    # The account's currency: every balance transaction is in it (see balance.py).
+    settlement_currency: str = "usd"
 
     def __post_init__(self) -> None:
         check_latency_ms("latency_ms", self.latency_ms)
         check_latency_ms("latency_jitter_ms", self.latency_jitter_ms)
+        if self.settlement_currency not in USD_VALUE:
+            raise ValueError(
+                f"settlement_currency: no exchange rate for {self.settlement_currency!r}"
+            )

@@ -8,6 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from paydesk.sandbox.balance import Balance
 from paydesk.sandbox.bank_redirects import bank_label
 from paydesk.sandbox.chaos import Chaos, ChaosMode, WebhookChaos, WebhookChaosMode, WebhookMix
 from paydesk.sandbox.disputes import Disputes
@@ -32,8 +33,10 @@ class ControlEndpoints:
         publishable_key: str,
         disputes: Disputes,
         scheduler: Scheduler,
+        balance: Balance,
     ) -> None:
         self._store = store
+        self._balance = balance
         self._chaos = chaos
         self._webhook_chaos = webhook_chaos
         self._payment_intents = payment_intents
@@ -78,6 +81,7 @@ class ControlEndpoints:
         except StripeError as error:
             return _json(error.status, error.body(request_id))
         ran = self._scheduler.advance(float(seconds))
+        self._balance.release_due()
         return _json(
             200,
             {

@@ -1,6 +1,7 @@
 """Disputes of succeeded charges: opened by test cards or on demand, answered, closed."""
 
 from paydesk.sandbox import objects
+from paydesk.sandbox.balance import Balance
 from paydesk.sandbox.errors import InvalidRequestError, ResourceMissingError, StripeObject
 from paydesk.sandbox.events import EventLog, RequestContext, snapshot
 from paydesk.sandbox.forms import Params
@@ -48,9 +49,15 @@ OUTCOMES = ("won", "lost")
 
 class Disputes:
     def __init__(
-        self, store: SandboxStore, events: EventLog, scheduler: Scheduler, delay_seconds: float
+        self,
+        store: SandboxStore,
+        events: EventLog,
+        scheduler: Scheduler,
+        delay_seconds: float,
+        balance: Balance,
     ) -> None:
         self._store = store
+        self._balance = balance
         self._events = events
         self._scheduler = scheduler
         self._delay_seconds = delay_seconds
@@ -124,13 +131,7 @@ class Disputes:
         charge["disputed"] = True
         if not inquiry:
             dispute["balance_transactions"].append(
-                objects.dispute_balance_transaction(
-                    new_id("txn"),
-                    dispute=dispute,
-                    amount=-dispute["amount"],
-                    fee=DISPUTE_FEE,
-                    withdrawal=True,
-                )
+                self._balance.record_dispute(dispute, fee_usd=DISPUTE_FEE, withdrawal=True)
             )
         self._events.record("charge.dispute.created", dispute, context)
         if not inquiry:
@@ -233,13 +234,7 @@ class Disputes:
         )
         if dispute["status"] == "won":
             dispute["balance_transactions"].append(
-                objects.dispute_balance_transaction(
-                    new_id("txn"),
-                    dispute=dispute,
-                    amount=dispute["amount"],
-                    fee=0,
-                    withdrawal=False,
-                )
+                self._balance.record_dispute(dispute, fee_usd=0, withdrawal=False)
             )
             self._events.record("charge.dispute.funds_reinstated", dispute, context)
         return dispute

@@ -12,6 +12,7 @@ _PREFIXES = {
     "pm_": "payment_methods",
     "evt_": "events",
     "we_": "webhook_endpoints",
+    "txn_": "balance_transactions",
 }
 
 

@@ -457,47 +457,89 @@ def dispute(
     }
 
 
-def dispute_balance_transaction(
-    txn_id: str, *, dispute: StripeObject, amount: int, fee: int, withdrawal: bool
+def balance_transaction(
+    txn_id: str,
+    *,
+    amount: int,
+    fee: int,
+    fee_description: str,
+    currency: str,
+    exchange_rate: float | None,
+    created: int,
+    available_on: int,
+    description: str | None,
+    reporting_category: str,
+    source: str,
+    status: str,
+    kind: str,
 ) -> StripeObject:
-    """The money a dispute moves: the withdrawal with Stripe's fee, or its reinstatement."""
-    currency: str = dispute["currency"]
+    """Money moving in or out of the balance: `amount` and `fee` in the settlement currency,
+    one `stripe_fee` entry in fee_details when there is a fee."""
     fee_details = (
         [
             {
                 "amount": fee,
                 "application": None,
                 "currency": currency,
-                "description": "Dispute fee",
+                "description": fee_description,
                 "type": "stripe_fee",
             }
         ]
         if fee
         else []
     )
-    created = now()
     return {
         "amount": amount,
-        "available_on": created,
+        "available_on": available_on,
         "created": created,
         "currency": currency,
-        "description": (
-            f"Chargeback withdrawal for {dispute['charge']}"
-            if withdrawal
-            else f"Chargeback reversal for {dispute['charge']}"
-        ),
-        "exchange_rate": None,
+        "description": description,
+        "exchange_rate": exchange_rate,
         "fee": fee,
         "fee_details": fee_details,
         "id": txn_id,
         "net": amount - fee,
         "object": "balance_transaction",
-        "reporting_category": "dispute" if withdrawal else "dispute_reversal",
-        "source": dispute["id"],
-        "status": "available",
-        "type": "adjustment",
+        "reporting_category": reporting_category,
+        "source": source,
+        "status": status,
+        "type": kind,
         "balance_type": "payments",
     }
+
+
+def dispute_balance_transaction(
+    txn_id: str,
+    *,
+    dispute: StripeObject,
+    amount: int,
+    fee: int,
+    withdrawal: bool,
+    currency: str | None = None,
+    exchange_rate: float | None = None,
+) -> StripeObject:
+    """The money a dispute moves: the withdrawal with Stripe's fee, or its reinstatement;
+    in `currency` (the settlement currency) when given, else the dispute's."""
+    created = now()
+    return balance_transaction(
+        txn_id,
+        amount=amount,
+        fee=fee,
+        fee_description="Dispute fee",
+        currency=currency or dispute["currency"],
+        exchange_rate=exchange_rate,
+        created=created,
+        available_on=created,
+        description=(
+            f"Chargeback withdrawal for {dispute['charge']}"
+            if withdrawal
+            else f"Chargeback reversal for {dispute['charge']}"
+        ),
+        reporting_category="dispute" if withdrawal else "dispute_reversal",
+        source=dispute["id"],
+        status="available",
+        kind="adjustment",
+    )
 
 
 def deleted(object_id: str, kind: str) -> StripeObject:

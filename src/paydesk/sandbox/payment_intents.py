@@ -4,6 +4,7 @@ import hmac
 from typing import Any, NoReturn
 
 from paydesk.sandbox import objects
+from paydesk.sandbox.balance import Balance
 from paydesk.sandbox.cards import Outcome
 from paydesk.sandbox.confirmations import (
     check_allowed,
@@ -128,12 +129,16 @@ class PaymentIntents:
         disputes: Disputes | None = None,
         sepa_debits: SepaDebits | None = None,
         redirects: BankRedirects | None = None,
+        balance: Balance | None = None,
     ) -> None:
         self._store = store
         self._events = events
         self._disputes = disputes
-        self._sepa_debits = sepa_debits or SepaDebits(store, events, Scheduler(), disputes)
-        self._redirects = redirects or BankRedirects(store, events)
+        self._balance = balance or Balance(store, Scheduler())
+        self._sepa_debits = sepa_debits or SepaDebits(
+            store, events, Scheduler(), self._balance, disputes
+        )
+        self._redirects = redirects or BankRedirects(store, events, self._balance)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -318,8 +323,8 @@ class PaymentIntents:
             captured=True,
             amount_captured=amount,
             amount_refunded=charge["amount"] - amount,
-            balance_transaction=new_id("txn"),
         )
+        charge["balance_transaction"] = self._balance.record_charge(charge)
         intent.update(
             amount_received=amount,
             amount_capturable=0,
@@ -459,8 +464,10 @@ class PaymentIntents:
             payment_method=payment_method,
             succeeded=True,
             captured=automatic,
-            balance_transaction=new_id("txn") if automatic else None,
+            balance_transaction=None,
         )
+        if automatic:
+            charge["balance_transaction"] = self._balance.record_charge(charge)
         if three_d_secure:
             charge["payment_method_details"]["card"]["three_d_secure"] = dict(_THREE_D_SECURE)
         self._store.charges.add(charge)

@@ -11,6 +11,7 @@ sent back to the return_url with `payment_intent`, `payment_intent_client_secret
 """
 
 from paydesk.sandbox import bank_objects, objects
+from paydesk.sandbox.balance import Balance
 from paydesk.sandbox.errors import StripeObject
 from paydesk.sandbox.events import EventLog, RequestContext
 from paydesk.sandbox.ids import new_id
@@ -22,8 +23,9 @@ def bank_page_url(base_url: str, pi_id: str) -> str:
 
 
 class BankRedirects:
-    def __init__(self, store: SandboxStore, events: EventLog) -> None:
+    def __init__(self, store: SandboxStore, events: EventLog, balance: Balance) -> None:
         self._store = store
+        self._balance = balance
         self._events = events
 
     def send_to_bank(
@@ -62,9 +64,10 @@ class BankRedirects:
             payment_method=payment_method,
             succeeded=True,
             captured=True,
-            balance_transaction=new_id("txn"),
+            balance_transaction=None,
             payment_method_details=details,
         )
+        charge["balance_transaction"] = self._balance.record_charge(charge)
         self._store.charges.add(charge)
         intent.update(
             status="succeeded",

@@ -7,6 +7,7 @@ the sandbox's clock (Stripe takes days), and then succeeds the same way.
 """
 
 from paydesk.sandbox import objects
+from paydesk.sandbox.balance import Balance
 from paydesk.sandbox.cards import RefundOutcome
 from paydesk.sandbox.currencies import check_step
 from paydesk.sandbox.disputes import open_chargeback
@@ -35,11 +36,13 @@ class Refunds:
         events: EventLog,
         scheduler: Scheduler | None = None,
         delay_seconds: float = 1.0,
+        balance: Balance | None = None,
     ) -> None:
         self._store = store
         self._events = events
         self._scheduler = scheduler or Scheduler()
         self._delay_seconds = delay_seconds
+        self._balance = balance or Balance(store, self._scheduler)
 
     def create(self, params: Params, context: RequestContext) -> StripeObject:
         reject_unknown(params, CREATE_PARAMS)
@@ -77,13 +80,14 @@ class Refunds:
             raise InvalidRequestError(
                 f"Invalid reason: must be one of {', '.join(REASONS)}", param="reason"
             )
+        re_id = new_id("re")
         refund = objects.refund(
-            new_id("re"),
+            re_id,
             charge=charge,
             amount=amount,
             reason=reason,
             metadata=merge_metadata({}, params),
-            balance_transaction=new_id("txn"),
+            balance_transaction=self._balance.record_refund(re_id, amount, charge),
         )
         outcome, delay = self._outcome_for(charge)
         if outcome is RefundOutcome.PENDING:
@@ -138,7 +142,7 @@ class Refunds:
         refund.update(
             status="failed",
             failure_reason=FAILURE_REASON,
-            failure_balance_transaction=new_id("txn"),
+            failure_balance_transaction=self._balance.record_refund_failure(refund),
         )
         charge = self._store.charges.get(refund["charge"])
         if charge is not None:

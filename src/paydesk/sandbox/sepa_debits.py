@@ -13,6 +13,7 @@ with the charge's failure as its `last_payment_error`. The events are Stripe's:
 from typing import Any
 
 from paydesk.sandbox import bank_objects, objects
+from paydesk.sandbox.balance import Balance
 from paydesk.sandbox.disputes import Disputes
 from paydesk.sandbox.errors import StripeObject
 from paydesk.sandbox.events import EventLog, RequestContext, snapshot
@@ -29,9 +30,11 @@ class SepaDebits:
         store: SandboxStore,
         events: EventLog,
         scheduler: Scheduler,
+        balance: Balance,
         disputes: Disputes | None = None,
     ) -> None:
         self._store = store
+        self._balance = balance
         self._events = events
         self._scheduler = scheduler
         self._disputes = disputes
@@ -80,7 +83,7 @@ class SepaDebits:
         charge.update(
             status="succeeded",
             paid=True,
-            balance_transaction=new_id("txn"),
+            balance_transaction=self._balance.record_charge(charge),
             outcome=objects.charge_outcome(True),
         )
         intent.update(status="succeeded", amount_received=intent["amount"])

@@ -83,6 +83,11 @@ class SandboxStore:
     events: Collection = field(default_factory=Collection)
     webhook_endpoints: Collection = field(default_factory=Collection)
     mandates: Collection = field(default_factory=Collection)
+    balance_transactions: Collection = field(default_factory=Collection)
+    # Pending balance transactions, by id: when they become available, on the sandbox's clock.
+    balance_pending: dict[str, float] = field(default_factory=dict)
+    # The payout that paid out each balance transaction, by transaction id.
+    balance_payouts: dict[str, str] = field(default_factory=dict)
     card_behaviours: dict[str, CardBehaviour] = field(default_factory=dict)
     # What a sepa_debit PaymentMethod's IBAN does, by PaymentMethod id (the IBAN is not kept).
     sepa_behaviours: dict[str, SepaBehaviour] = field(default_factory=dict)
