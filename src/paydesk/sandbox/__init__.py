@@ -2,8 +2,8 @@
 
 Point the SDK at it with `base_addresses={"api": server.url}` and any `sk_test_` key.
 Stripe's routes live under /v1 (payment_intents, payment_methods, mandates, charges,
-refunds, disputes, balance_transactions, events, webhook_endpoints); the sandbox's own
-controls under /_sandbox:
+refunds, disputes, balance_transactions, balance, payouts, events, webhook_endpoints); the
+sandbox's own controls under /_sandbox:
 
 - `GET /_sandbox/health`
 - `POST /_sandbox/chaos` `{"fail_next_requests": N, "mode": "error_500" | "disconnect" |
@@ -19,6 +19,8 @@ controls under /_sandbox:
 - `GET /_sandbox/mandates/{id}`: what a SEPA mandate's `url` shows.
 - `POST /_sandbox/charges/{id}/dispute` `{"reason": r, "amount": n, "inquiry": bool}`
 - `POST /_sandbox/disputes/{id}/close` `{"outcome": "won" | "lost"}`
+- `POST /_sandbox/payouts/{id}/fail` `{"failure_code": "account_closed"}`: the bank returns
+  the payout (payouts.py).
 - `POST /_sandbox/clock/advance` `{"seconds": n}` (`paydesk sandbox-clock 3d`): as if n more
   seconds had passed for what the sandbox does later (pending refunds, disputes of the
   dispute test cards), which runs at once, in order; timestamps on objects stay real.
@@ -30,6 +32,7 @@ controls under /_sandbox:
 Every movement of money has a balance transaction (balance.py): Stripe's standard fees
 (fees.py), in `SandboxConfig(settlement_currency="usd")` at fixed exchange rates
 (exchange.py), a charge's `pending` until two days have passed on the sandbox's clock.
+Each advance of the clock pays what is available out in an automatic payout (payouts.py).
 
 Payment methods: card, sepa_debit, ideal and bancontact, created by `POST
 /v1/payment_methods` (a publishable key will do) or `payment_method_data[type]=...`. An EUR

@@ -29,6 +29,7 @@ from paydesk.sandbox.mandates import retrieve_mandate
 from paydesk.sandbox.params import optional_str, reject_unknown
 from paydesk.sandbox.payment_intents import PaymentIntents
 from paydesk.sandbox.payment_methods import create_payment_method, retrieve_payment_method
+from paydesk.sandbox.payouts import Payouts
 from paydesk.sandbox.redirects import BankRedirects
 from paydesk.sandbox.refunds import Refunds
 from paydesk.sandbox.sepa_debits import SepaDebits
@@ -142,6 +143,9 @@ def create_sandbox_app(
     redirects = BankRedirects(store, events, balance)
     payment_intents = PaymentIntents(store, events, disputes, sepa_debits, redirects, balance)
     refunds = Refunds(store, events, scheduler, config.refund_delay_seconds, balance)
+    payouts = Payouts(store, events, scheduler, balance)
+    if config.automatic_payouts:
+        scheduler.after_advance.append(payouts.pay_out_available)
     api = StripeApi(store, config, chaos)
     control = ControlEndpoints(
         store,
@@ -152,6 +156,7 @@ def create_sandbox_app(
         disputes,
         scheduler,
         balance,
+        payouts,
     )
 
     def retrieve_intent(call: ApiCall) -> StripeObject:
@@ -232,6 +237,10 @@ def create_sandbox_app(
             "GET",
             lambda c: balance.retrieve(c.path["txn_id"]),
         ),
+        route("/v1/balance", "GET", lambda c: balance.summary()),
+        route("/v1/payouts", "POST", lambda c: payouts.create(c.params, c.context)),
+        route("/v1/payouts", "GET", lambda c: payouts.list(c.params)),
+        route("/v1/payouts/{po_id}", "GET", lambda c: payouts.retrieve(c.path["po_id"])),
         route("/v1/disputes", "GET", lambda c: disputes.list(c.params)),
         route(dp, "GET", lambda c: disputes.retrieve(c.path["dp_id"])),
         route(dp, "POST", lambda c: disputes.update(c.path["dp_id"], c.params, c.context)),
@@ -250,6 +259,7 @@ def create_sandbox_app(
         Route("/_sandbox/chaos/webhooks", control.calm_webhooks, methods=["DELETE"]),
         Route("/_sandbox/charges/{ch_id}/dispute", control.dispute_charge, methods=["POST"]),
         Route("/_sandbox/disputes/{dp_id}/close", control.close_dispute, methods=["POST"]),
+        Route("/_sandbox/payouts/{po_id}/fail", control.fail_payout, methods=["POST"]),
         Route(
             "/_sandbox/payment_intents/{pi_id}/authenticate", control.authenticate, methods=["POST"]
         ),

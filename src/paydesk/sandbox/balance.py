@@ -91,6 +91,71 @@ class Balance:
         )
         return self._store.balance_transactions.add(txn)
 
+    def record_payout(self, payout: StripeObject, *, failure: bool = False) -> str:
+        """A payout's money leaving the balance (`payout`, minus its amount), or, when it
+        failed, coming back (`payout_failure`, plus its amount); available at once."""
+        created = objects.now()
+        amount: int = payout["amount"]
+        txn = self._movement(
+            amount=amount if failure else -amount,
+            fee=0,
+            source_currency=payout["currency"],
+            created=created,
+            available_on=created,
+            description="STRIPE PAYOUT FAILURE" if failure else "STRIPE PAYOUT",
+            reporting_category="payout_reversal" if failure else "payout",
+            source=payout["id"],
+            status="available",
+            kind="payout_failure" if failure else "payout",
+        )
+        return str(txn["id"])
+
+    def available(self, currency: str) -> int:
+        """The available balance in `currency`: the nets of its available transactions."""
+        self.release_due()
+        return sum(
+            txn["net"]
+            for txn in self._store.balance_transactions.newest_first()
+            if txn["status"] == "available" and txn["currency"] == currency
+        )
+
+    def unpaid_available(self) -> dict[str, list[StripeObject]]:
+        """Available transactions in no payout yet, oldest first, by currency."""
+        self.release_due()
+        paid_out = self._store.balance_payouts
+        unpaid: dict[str, list[StripeObject]] = {}
+        for txn in reversed(list(self._store.balance_transactions.newest_first())):
+            if txn["status"] == "available" and txn["id"] not in paid_out:
+                unpaid.setdefault(txn["currency"], []).append(txn)
+        return unpaid
+
+    def summary(self) -> StripeObject:
+        """`GET /v1/balance`: available and pending nets per currency, as Stripe's Balance."""
+        self.release_due()
+        totals: dict[str, dict[str, int]] = {self.currency: {"available": 0, "pending": 0}}
+        for txn in self._store.balance_transactions.newest_first():
+            sums = totals.setdefault(txn["currency"], {"available": 0, "pending": 0})
+            sums["available" if txn["status"] == "available" else "pending"] += txn["net"]
+        currencies = sorted(totals, key=lambda currency: (currency != self.currency, currency))
+
+        def amounts(status: str) -> list[StripeObject]:
+            return [
+                {
+                    "amount": totals[currency][status],
+                    "currency": currency,
+                    "source_types": {"card": totals[currency][status]},
+                }
+                for currency in currencies
+            ]
+
+        return {
+            "object": "balance",
+            "available": amounts("available"),
+            "connect_reserved": [{"amount": 0, "currency": currency} for currency in currencies],
+            "livemode": False,
+            "pending": amounts("pending"),
+        }
+
     def release_due(self) -> int:
         """Pending funds whose time has come on the sandbox's clock become available."""
         now = self._scheduler.now()

@@ -41,6 +41,9 @@ class SandboxConfig:
     latency_jitter_ms: int = 0
     # The account's currency: every balance transaction is in it (see balance.py).
     settlement_currency: str = "usd"
+    # Each advance of the clock pays the available balance out (payouts.py); False is
+    # Stripe's manual payout schedule, where only `POST /v1/payouts` pays out.
+    automatic_payouts: bool = True
 
     def __post_init__(self) -> None:
         check_latency_ms("latency_ms", self.latency_ms)

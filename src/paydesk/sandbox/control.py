@@ -1,5 +1,5 @@
 """The sandbox's own endpoints under /_sandbox: health, chaos, the clock, 3-D Secure and bank
-page answers, disputes, mandate pages."""
+page answers, disputes, failing payouts, mandate pages."""
 
 from html import escape
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -16,6 +16,7 @@ from paydesk.sandbox.errors import InvalidRequestError, StripeError, StripeObjec
 from paydesk.sandbox.forms import decode_form
 from paydesk.sandbox.pages import bank_page, challenge_page, finished_page, mandate_page
 from paydesk.sandbox.payment_intents import PaymentIntents
+from paydesk.sandbox.payouts import Payouts
 from paydesk.sandbox.store import SandboxStore
 from paydesk.sandbox.timers import Scheduler
 
@@ -34,9 +35,11 @@ class ControlEndpoints:
         disputes: Disputes,
         scheduler: Scheduler,
         balance: Balance,
+        payouts: Payouts,
     ) -> None:
         self._store = store
         self._balance = balance
+        self._payouts = payouts
         self._chaos = chaos
         self._webhook_chaos = webhook_chaos
         self._payment_intents = payment_intents
@@ -170,6 +173,16 @@ class ControlEndpoints:
         except StripeError as error:
             return _json(error.status, error.body(request_id))
         return _json(200, dispute)
+
+    async def fail_payout(self, request: Request) -> Response:
+        """`{"failure_code": "account_closed"}`: the bank returns the payout."""
+        request_id: str = request.state.request_id
+        try:
+            body = await _json_body(request)
+            payout = self._payouts.fail(request.path_params["po_id"], body.get("failure_code"))
+        except StripeError as error:
+            return _json(error.status, error.body(request_id))
+        return _json(200, payout)
 
     async def authenticate(self, request: Request) -> Response:
         """`{"outcome": "succeed" | "fail"}`: answer the 3-D Secure challenge, or the bank page

@@ -37,6 +37,10 @@ EVENT_TYPES = frozenset(
         "refund.created",
         "refund.updated",
         "refund.failed",
+        "payout.created",
+        "payout.updated",
+        "payout.paid",
+        "payout.failed",
     }
 )
 

@@ -13,6 +13,7 @@ _PREFIXES = {
     "evt_": "events",
     "we_": "webhook_endpoints",
     "txn_": "balance_transactions",
+    "po_": "payouts",
 }
 
 

@@ -84,6 +84,7 @@ class SandboxStore:
     webhook_endpoints: Collection = field(default_factory=Collection)
     mandates: Collection = field(default_factory=Collection)
     balance_transactions: Collection = field(default_factory=Collection)
+    payouts: Collection = field(default_factory=Collection)
     # Pending balance transactions, by id: when they become available, on the sandbox's clock.
     balance_pending: dict[str, float] = field(default_factory=dict)
     # The payout that paid out each balance transaction, by transaction id.

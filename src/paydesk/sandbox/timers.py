@@ -38,6 +38,8 @@ class Scheduler:
         self._lock = threading.Lock()
         self._numbers = itertools.count()
         self.ahead_seconds = 0.0  # how far the sandbox's clock is ahead of the real one
+        # Run, in order, at the end of every `advance` (automatic payouts, payouts.py).
+        self.after_advance: list[Callable[[], None]] = []
 
     def now(self) -> float:
         """The sandbox's clock, in seconds (monotonic, not the time of day)."""
@@ -104,6 +106,8 @@ class Scheduler:
                     if item.handle is not None:
                         item.handle.cancel()
                     item.handle = loop.call_later(item.due - self.now(), self._run, number)
+        for hook in self.after_advance:
+            hook()
         return ran
 
     def _run(self, number: int) -> None:
