@@ -137,8 +137,9 @@ async def test_a_lost_database_gives_503s_in_time_and_paydesk_recovers(
         getattr(served.proxy, fault)()
         slowest = assert_unavailable(await load(client, 24))
         # A connection and a statement get half of the timeout each: no answer takes longer
-        # than the timeout, and what paydesk itself costs on top.
-        assert slowest < TIMEOUT + 0.5, slowest
+        # than the timeout, and what paydesk and a busy test machine cost on top (without
+        # the timeout, a stalled database holds every answer until the client's 30 s).
+        assert slowest < TIMEOUT + 1.5, slowest
         print(f"{fault}: 24 answers, all 503, the slowest after {slowest:.2f} s")
         first, second = await asyncio.to_thread(same_connection_twice, served.url, served.shop_key)
         assert (first, second) == (503, 503)
