@@ -14,8 +14,8 @@ from paydesk.sandbox import SandboxConfig, SandboxServer
 from paydesk.sandbox.balance import AVAILABLE_AFTER_SECONDS
 from paydesk.sandbox.payouts import ARRIVAL_SECONDS, INSUFFICIENT_MESSAGE
 from tests.sandbox.conftest import ClientFactory, secret_auth, wait_for
+from tests.sandbox.test_balance_transactions import pay, txn_of
 
-CARD = "4242424242424242"
 DISPUTED_CARD = "4000000000000259"
 PAST_AVAILABLE = AVAILABLE_AFTER_SECONDS + 60
 
@@ -62,27 +62,6 @@ def server() -> Iterator[SandboxServer]:
 @pytest.fixture
 def client(server: SandboxServer, client_for: ClientFactory) -> stripe.StripeClient:
     return client_for(server.url)
-
-
-def pay(
-    client: stripe.StripeClient, amount: int, currency: str = "usd", card: str = CARD
-) -> stripe.PaymentIntent:
-    params: Any = {
-        "amount": amount,
-        "currency": currency,
-        "confirm": True,
-        "payment_method_types": ["card"],
-        "payment_method_data": {
-            "type": "card",
-            "card": {"number": card, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
-        },
-    }
-    return client.v1.payment_intents.create(params)
-
-
-def txn_of(client: stripe.StripeClient, pi: stripe.PaymentIntent) -> stripe.BalanceTransaction:
-    charge = client.v1.charges.retrieve(str(pi.latest_charge))
-    return client.v1.balance_transactions.retrieve(str(charge.balance_transaction))
 
 
 def advance(server: SandboxServer, seconds: float) -> None:
