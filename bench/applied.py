@@ -285,11 +285,14 @@ class Reader:
             return {payment_id: (status, amount) for payment_id, status, amount in rows}
 
     async def ledger(self) -> list[tuple[str, str, int]]:
-        """Every ledger entry: payment, kind, amount."""
-        query = select(LedgerEntry.payment_id, LedgerEntry.kind, LedgerEntry.amount)
+        """Every ledger entry of a payment: payment, kind, amount."""
+        query = select(LedgerEntry.payment_id, LedgerEntry.kind, LedgerEntry.amount).where(
+            LedgerEntry.payment_id.is_not(None)
+        )
         async with self.engine.connect() as connection:
             return [
-                (payment, kind, amount) for payment, kind, amount in await connection.execute(query)
+                (str(payment), kind, amount)
+                for payment, kind, amount in await connection.execute(query)
             ]
 
     async def emails(self) -> list[tuple[str | None, str]]:

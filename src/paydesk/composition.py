@@ -19,12 +19,14 @@ from paydesk.gateway.base import Gateway
 from paydesk.gateway.stripe_gateway import StripeGateway
 from paydesk.idempotency.service import IdempotencyStore
 from paydesk.ledger.service import LedgerService
+from paydesk.ledger.settlement import Settler
 from paydesk.notifications.delivery import LEASE, DeliveryPolicy, NotificationDelivery
 from paydesk.notifications.endpoint_service import WebhookEndpointService
 from paydesk.notifications.service import NotificationService
 from paydesk.operators.service import OperatorService
 from paydesk.orders.service import OrderService
 from paydesk.payments.service import FactRecorder, PaymentService
+from paydesk.payouts.service import PayoutService
 from paydesk.principals import CheckoutLinks
 from paydesk.refunds.service import RefundService
 from paydesk.retry import RetryPolicy
@@ -53,6 +55,8 @@ class Services:
     refunds: RefundService[UnitOfWork]
     disputes: DisputeService[UnitOfWork]
     ledger: LedgerService
+    settler: Settler[UnitOfWork]
+    payouts: PayoutService[UnitOfWork]
     notifications: NotificationService
     webhook_endpoints: WebhookEndpointService
     events: InboxService
@@ -79,6 +83,8 @@ class Services:
             processor,
             payments=self.payments,
             refunds=self.refunds,
+            settler=self.settler,
+            payouts=self.payouts,
             units=self.units,
             idempotency=self.idempotency,
             gateway=self.gateway,
@@ -131,6 +137,8 @@ def build(
         refunds=RefundService(units, stripe, recorder),
         disputes=DisputeService(units, stripe, recorder),
         ledger=LedgerService(units),
+        settler=Settler(units, stripe),
+        payouts=PayoutService(units, stripe),
         notifications=NotificationService(units, lease=LEASE),
         webhook_endpoints=WebhookEndpointService(units),
         events=InboxService(units),

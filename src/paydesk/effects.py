@@ -12,6 +12,7 @@ change is a line here; a new kind of change is a new key.
 | RefundMoved       | the refund row follows; the ledger posts it; the customer hears  |
 | DisputeMoved      | the dispute row follows; the shop hears                          |
 | DisputeFundsMoved | the ledger posts the withdrawal and fee, or the reinstatement    |
+| TransactionsSeen  | the balance transactions are recorded and their entries linked   |
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from paydesk.disputes.effects import follow_disputes
 from paydesk.ledger.effects import post_charges, post_dispute_funds, post_refunds
+from paydesk.ledger.settlement import record_transactions
 from paydesk.notifications.effects import dispute_moved, payment_status_changed, refund_moved
 from paydesk.orders.effects import follow_payments
 from paydesk.payments.changes import (
@@ -30,6 +32,7 @@ from paydesk.payments.changes import (
     MoneyCaptured,
     RefundMoved,
     StatusChanged,
+    TransactionsSeen,
 )
 from paydesk.refunds.effects import follow_refunds
 from paydesk.unit_of_work import UnitOfWork
@@ -41,12 +44,18 @@ async def _order_follows(work: UnitOfWork, changes: Sequence[StatusChanged]) -> 
     await follow_payments(work, [(c.payment.order_id, c.order_status) for c in changes])
 
 
+async def _transactions_seen(work: UnitOfWork, changes: Sequence[TransactionsSeen]) -> None:
+    await record_transactions(work, [txn for c in changes for txn in c.transactions])
+
+
+# Transactions come last: the entries whose money they moved are posted by then.
 EFFECTS: dict[type[Change], tuple[Effect, ...]] = {
     StatusChanged: (_order_follows, payment_status_changed),
     MoneyCaptured: (post_charges,),
     RefundMoved: (follow_refunds, post_refunds, refund_moved),
     DisputeMoved: (follow_disputes, dispute_moved),
     DisputeFundsMoved: (post_dispute_funds,),
+    TransactionsSeen: (_transactions_seen,),
 }
 
 

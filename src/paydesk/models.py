@@ -4,16 +4,18 @@ from paydesk.auth.models import ApiKey
 from paydesk.db import Base
 from paydesk.disputes.models import Dispute
 from paydesk.idempotency.models import IdempotencyRecord
-from paydesk.ledger.models import LedgerEntry
+from paydesk.ledger.models import BalanceTransaction, LedgerEntry
 from paydesk.notifications.models import DeliveryAttempt, Notification, ShopWebhookEndpoint
 from paydesk.operators.models import Operator, OperatorSession
 from paydesk.orders.models import Order, OrderItem
 from paydesk.payments.models import Payment, PaymentEvent, PaymentFact
+from paydesk.payouts.models import Payout
 from paydesk.refunds.models import Refund
 from paydesk.webhooks.models import InboxEvent, SyncCursor
 
 __all__ = [
     "ApiKey",
+    "BalanceTransaction",
     "Base",
     "DeliveryAttempt",
     "Dispute",
@@ -28,6 +30,7 @@ __all__ = [
     "Payment",
     "PaymentEvent",
     "PaymentFact",
+    "Payout",
     "Refund",
     "ShopWebhookEndpoint",
     "SyncCursor",

@@ -23,6 +23,7 @@ from paydesk.notifications.repository import OutboxRepository
 from paydesk.operators.repository import OperatorRepository
 from paydesk.orders.repository import OrderRepository
 from paydesk.payments.repository import PaymentRepository
+from paydesk.payouts.repository import PayoutRepository
 from paydesk.refunds.repository import RefundRepository
 from paydesk.webhooks.repository import InboxRepository
 
@@ -55,6 +56,10 @@ class UnitOfWork:
     @cached_property
     def ledger(self) -> LedgerRepository:
         return LedgerRepository(self._session)
+
+    @cached_property
+    def payouts(self) -> PayoutRepository:
+        return PayoutRepository(self._session)
 
     @cached_property
     def outbox(self) -> OutboxRepository:

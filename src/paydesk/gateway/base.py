@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from paydesk.errors import CardDeclined, Conflict, InvalidRequest, PaydeskError
-from paydesk.gateway.types import DisputeSnapshot, IntentSnapshot, RefundSnapshot
+from paydesk.gateway.types import (
+    BalanceTransactionSnapshot,
+    DisputeSnapshot,
+    IntentSnapshot,
+    PayoutSnapshot,
+    RefundSnapshot,
+)
+
+T = TypeVar("T")
 
 # Stripe's codes for a call the object's current state forbids (a PaymentIntent already
 # succeeded, a charge already refunded): the request is sound, the moment is not.
@@ -55,6 +63,14 @@ class EventPage:
     """A page of Stripe's event list, newest first, each event as Stripe's JSON."""
 
     events: list[dict[str, Any]]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """A page of one of Stripe's lists, newest first."""
+
+    data: list[T]
     has_more: bool
 
 
@@ -112,6 +128,12 @@ class Gateway(Protocol):
         """The PaymentIntent's refunds."""
         ...
 
+    async def retrieve_refund(self, refund_id: str) -> RefundSnapshot:
+        """The refund, with the balance transactions that moved its money."""
+        ...
+
+    async def retrieve_dispute(self, dispute_id: str) -> DisputeSnapshot: ...
+
     async def update_dispute(
         self,
         dispute_id: str,
@@ -120,6 +142,27 @@ class Gateway(Protocol):
         submit: bool,
         idempotency_key: str,
     ) -> DisputeSnapshot: ...
+
+    async def retrieve_balance_transaction(self, txn_id: str) -> BalanceTransactionSnapshot:
+        """The transaction, with the PaymentIntent its source belongs to."""
+        ...
+
+    async def list_balance_transactions(
+        self, *, payout: str, starting_after: str | None = None, limit: int = 100
+    ) -> Page[BalanceTransactionSnapshot]:
+        """The transactions `payout` paid out (its own among them), each with the
+        PaymentIntent its source belongs to."""
+        ...
+
+    async def retrieve_payout(self, payout_id: str) -> PayoutSnapshot: ...
+
+    async def list_payouts(
+        self,
+        *,
+        starting_after: str | None = None,
+        created_gte: int | None = None,
+        limit: int = 100,
+    ) -> Page[PayoutSnapshot]: ...
 
     async def list_events(
         self,

@@ -10,8 +10,15 @@ from dataclasses import replace
 from typing import Any
 
 from paydesk.errors import PaymentProviderUnavailable
-from paydesk.gateway.base import EventPage, IntentDeclined, MandateAcceptance, refusal
-from paydesk.gateway.types import DisputeSnapshot, IntentSnapshot, MethodDetails, RefundSnapshot
+from paydesk.gateway.base import EventPage, IntentDeclined, MandateAcceptance, Page, refusal
+from paydesk.gateway.types import (
+    BalanceTransactionSnapshot,
+    DisputeSnapshot,
+    IntentSnapshot,
+    MethodDetails,
+    PayoutSnapshot,
+    RefundSnapshot,
+)
 
 # payment method → (decline code, or None when it succeeds)
 DECLINES: dict[str, str | None] = {
@@ -45,6 +52,10 @@ class FakeGateway:
         self.events: list[dict[str, Any]] = []  # oldest first, as tests add them
         self.disputes: dict[str, dict[str, Any]] = {}  # as tests open them
         self._refunds: dict[str, dict[str, Any]] = {}
+        # Stripe's balance as tests make it: transactions, payouts, and what each paid out.
+        self.balance_transactions: dict[str, BalanceTransactionSnapshot] = {}
+        self.payouts: dict[str, PayoutSnapshot] = {}
+        self.paid_out: dict[str, list[str]] = {}  # payout id → its transactions, newest first
         # What each create asked to accept, by idempotency key (None: Stripe's choice).
         self.payment_method_types: dict[str, Sequence[str] | None] = {}
 
@@ -232,6 +243,17 @@ class FakeGateway:
             if r["payment_intent"] == intent_id
         ]
 
+    async def retrieve_refund(self, refund_id: str) -> RefundSnapshot:
+        self._call("retrieve_refund")
+        for refund in self._refunds.values():
+            if refund["id"] == refund_id:
+                return RefundSnapshot.from_stripe(refund)
+        raise refusal(f"No such refund: '{refund_id}'", code="resource_missing")
+
+    async def retrieve_dispute(self, dispute_id: str) -> DisputeSnapshot:
+        self._call("retrieve_dispute")
+        return DisputeSnapshot.from_stripe(self.disputes[dispute_id])
+
     async def update_dispute(
         self,
         dispute_id: str,
@@ -246,6 +268,38 @@ class FakeGateway:
         if submit:
             dispute["status"] = "under_review"
         return DisputeSnapshot.from_stripe(dispute)
+
+    async def retrieve_balance_transaction(self, txn_id: str) -> BalanceTransactionSnapshot:
+        self._call("retrieve_balance_transaction")
+        return self.balance_transactions[txn_id]
+
+    async def list_balance_transactions(
+        self, *, payout: str, starting_after: str | None = None, limit: int = 100
+    ) -> Page[BalanceTransactionSnapshot]:
+        self._call("list_balance_transactions")
+        ids = self.paid_out.get(payout, [])
+        if starting_after is not None:
+            ids = ids[ids.index(starting_after) + 1 :]
+        return Page([self.balance_transactions[i] for i in ids[:limit]], len(ids) > limit)
+
+    async def retrieve_payout(self, payout_id: str) -> PayoutSnapshot:
+        self._call("retrieve_payout")
+        return self.payouts[payout_id]
+
+    async def list_payouts(
+        self,
+        *,
+        starting_after: str | None = None,
+        created_gte: int | None = None,
+        limit: int = 100,
+    ) -> Page[PayoutSnapshot]:
+        self._call("list_payouts")
+        payouts = sorted(self.payouts.values(), key=lambda p: p.created, reverse=True)
+        payouts = [p for p in payouts if p.created >= (created_gte or 0)]
+        ids = [p.id for p in payouts]
+        if starting_after is not None:
+            payouts = payouts[ids.index(starting_after) + 1 :]
+        return Page(payouts[:limit], len(payouts) > limit)
 
     async def list_events(
         self,

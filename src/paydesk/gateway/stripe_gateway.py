@@ -26,8 +26,14 @@ from paydesk.errors import (
     PaymentProviderMisconfigured,
     PaymentProviderUnavailable,
 )
-from paydesk.gateway.base import EventPage, IntentDeclined, MandateAcceptance, refusal
-from paydesk.gateway.types import DisputeSnapshot, IntentSnapshot, RefundSnapshot
+from paydesk.gateway.base import EventPage, IntentDeclined, MandateAcceptance, Page, refusal
+from paydesk.gateway.types import (
+    BalanceTransactionSnapshot,
+    DisputeSnapshot,
+    IntentSnapshot,
+    PayoutSnapshot,
+    RefundSnapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +138,9 @@ class StripeGateway:
     async def capture_payment_intent(
         self, intent_id: str, *, amount: int | None, idempotency_key: str
     ) -> IntentSnapshot:
-        params = {} if amount is None else {"amount_to_capture": amount}
+        params: dict[str, Any] = {"expand": _EXPAND}
+        if amount is not None:
+            params["amount_to_capture"] = amount
         answer = await self._call(
             "post",
             f"/v1/payment_intents/{quote(intent_id)}/capture",
@@ -176,6 +184,18 @@ class StripeGateway:
         page = await self._call("get", "/v1/refunds", {"payment_intent": intent_id, "limit": 100})
         return [RefundSnapshot.from_stripe(refund) for refund in page["data"]]
 
+    async def retrieve_refund(self, refund_id: str) -> RefundSnapshot:
+        answer = await self._call(
+            "get",
+            f"/v1/refunds/{quote(refund_id)}",
+            {"expand": ["balance_transaction", "failure_balance_transaction"]},
+        )
+        return RefundSnapshot.from_stripe(answer)
+
+    async def retrieve_dispute(self, dispute_id: str) -> DisputeSnapshot:
+        answer = await self._call("get", f"/v1/disputes/{quote(dispute_id)}", {})
+        return DisputeSnapshot.from_stripe(answer)
+
     async def update_dispute(
         self,
         dispute_id: str,
@@ -192,6 +212,43 @@ class StripeGateway:
             {f"evidence[{name}]": name for name in evidence},
         )
         return DisputeSnapshot.from_stripe(answer)
+
+    async def retrieve_balance_transaction(self, txn_id: str) -> BalanceTransactionSnapshot:
+        answer = await self._call(
+            "get", f"/v1/balance_transactions/{quote(txn_id)}", {"expand": ["source"]}
+        )
+        return BalanceTransactionSnapshot.from_stripe(answer)
+
+    async def list_balance_transactions(
+        self, *, payout: str, starting_after: str | None = None, limit: int = 100
+    ) -> Page[BalanceTransactionSnapshot]:
+        params: dict[str, Any] = {"payout": payout, "limit": limit, "expand": ["data.source"]}
+        if starting_after:
+            params["starting_after"] = starting_after
+        page = await self._call("get", "/v1/balance_transactions", params)
+        return Page(
+            [BalanceTransactionSnapshot.from_stripe(txn) for txn in page["data"]],
+            bool(page["has_more"]),
+        )
+
+    async def retrieve_payout(self, payout_id: str) -> PayoutSnapshot:
+        answer = await self._call("get", f"/v1/payouts/{quote(payout_id)}", {})
+        return PayoutSnapshot.from_stripe(answer)
+
+    async def list_payouts(
+        self,
+        *,
+        starting_after: str | None = None,
+        created_gte: int | None = None,
+        limit: int = 100,
+    ) -> Page[PayoutSnapshot]:
+        params: dict[str, Any] = {"limit": limit}
+        if starting_after:
+            params["starting_after"] = starting_after
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        page = await self._call("get", "/v1/payouts", params)
+        return Page([PayoutSnapshot.from_stripe(p) for p in page["data"]], bool(page["has_more"]))
 
     async def list_events(
         self,
@@ -240,8 +297,9 @@ _CONFIRMATION_PARAMS = {
     "payment_method_types": "payment_method",
 }
 
-# A PaymentIntent comes with its latest charge, which says how it is paid (MethodDetails).
-_EXPAND = ["latest_charge"]
+# A PaymentIntent comes with its latest charge, which says how it is paid (MethodDetails),
+# and the charge with the balance transaction that moved its money (fee, net, settlement).
+_EXPAND = ["latest_charge.balance_transaction"]
 
 
 def _confirmation(

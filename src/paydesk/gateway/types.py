@@ -47,6 +47,126 @@ class MethodDetails:
 
 
 @dataclass(frozen=True, slots=True)
+class FeeDetail:
+    """One part of a balance transaction's fee: Stripe's own (`stripe_fee`), a tax on it
+    (`tax`), or a platform's (`application_fee`), in the transaction's currency."""
+
+    type: str
+    amount: int
+    currency: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceTransactionSnapshot:
+    """A BalanceTransaction (`txn_…`): money entering or leaving the Stripe balance, in the
+    account's settlement `currency`. `amount` is what moved before Stripe's `fee`, `net`
+    after it; `exchange_rate` (Stripe's decimal, as text so that it stays exact) is there
+    when the money moved in another currency. `source` is the charge, refund, dispute or
+    payout that moved it; `source_intent` the PaymentIntent that source belongs to, when
+    Stripe sent the source expanded or paydesk read the transaction from that object."""
+
+    id: str
+    type: str
+    reporting_category: str
+    amount: int
+    fee: int
+    net: int
+    currency: str
+    status: str
+    created: int
+    available_on: int
+    source: str | None = None
+    source_intent: str | None = None
+    exchange_rate: str | None = None
+    description: str | None = None
+    fee_details: tuple[FeeDetail, ...] = ()
+
+    @classmethod
+    def from_stripe(
+        cls, obj: dict[str, Any], *, source_intent: str | None = None
+    ) -> BalanceTransactionSnapshot:
+        source = obj.get("source")
+        if isinstance(source, dict) and source_intent is None:
+            source_intent = _id(source.get("payment_intent"))
+        rate = obj.get("exchange_rate")
+        return cls(
+            id=str(obj["id"]),
+            type=str(obj["type"]),
+            reporting_category=str(obj.get("reporting_category") or obj["type"]),
+            amount=int(obj["amount"]),
+            fee=int(obj.get("fee") or 0),
+            net=int(obj["net"]),
+            currency=str(obj["currency"]).lower(),
+            status=str(obj.get("status") or "pending"),
+            created=int(obj.get("created") or 0),
+            available_on=int(obj.get("available_on") or 0),
+            source=_id(source),
+            source_intent=source_intent,
+            exchange_rate=None if rate is None else _decimal_text(rate),
+            description=_string(obj.get("description")),
+            fee_details=tuple(
+                FeeDetail(
+                    type=str(detail.get("type") or "stripe_fee"),
+                    amount=int(detail["amount"]),
+                    currency=str(detail.get("currency") or obj["currency"]).lower(),
+                    description=_string(detail.get("description")),
+                )
+                for detail in obj.get("fee_details") or []
+                if isinstance(detail, dict)
+            ),
+        )
+
+
+def transaction_of(
+    value: object, *, source_intent: str | None
+) -> BalanceTransactionSnapshot | None:
+    """An expandable `balance_transaction` field, when Stripe sent it expanded."""
+    if not isinstance(value, dict):
+        return None
+    return BalanceTransactionSnapshot.from_stripe(value, source_intent=source_intent)
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutSnapshot:
+    """A Payout: money leaving the balance for the account's bank, `arrival_date` the day
+    the bank should have it. A failed one names the transaction that put its money back
+    (`failure_balance_transaction`) and why (`failure_code`, `failure_message`)."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    created: int
+    arrival_date: int
+    automatic: bool
+    balance_transaction: str | None = None
+    failure_balance_transaction: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    reconciliation_status: str | None = None
+    description: str | None = None
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> PayoutSnapshot:
+        return cls(
+            id=str(obj["id"]),
+            status=str(obj["status"]),
+            amount=int(obj["amount"]),
+            currency=str(obj["currency"]).lower(),
+            created=int(obj.get("created") or 0),
+            arrival_date=int(obj.get("arrival_date") or 0),
+            automatic=bool(obj.get("automatic")),
+            balance_transaction=_id(obj.get("balance_transaction")),
+            failure_balance_transaction=_id(obj.get("failure_balance_transaction")),
+            failure_code=_string(obj.get("failure_code")),
+            failure_message=_string(obj.get("failure_message")),
+            reconciliation_status=_string(obj.get("reconciliation_status")),
+            description=_string(obj.get("description")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class IntentSnapshot:
     """A PaymentIntent."""
 
@@ -64,8 +184,10 @@ class IntentSnapshot:
     error_message: str | None = None
     next_action_url: str | None = None
     metadata: dict[str, str] | None = None
-    # How its latest charge is paid, when Stripe sent that charge expanded.
+    # How its latest charge is paid, and the money it moved, when Stripe sent that charge
+    # (and its balance transaction) expanded.
     method: MethodDetails | None = None
+    charge_transaction: BalanceTransactionSnapshot | None = None
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> IntentSnapshot:
@@ -92,6 +214,11 @@ class IntentSnapshot:
             next_action_url=redirect.get("url") or _string(sdk.get("stripe_js")),
             metadata=_metadata(obj),
             method=MethodDetails.from_charge(charge) if isinstance(charge, dict) else None,
+            charge_transaction=transaction_of(
+                charge.get("balance_transaction"), source_intent=obj["id"]
+            )
+            if isinstance(charge, dict)
+            else None,
         )
 
     @property
@@ -116,9 +243,12 @@ class RefundSnapshot:
     payment_intent: str | None = None
     reason: str | None = None
     paydesk_refund_id: str | None = None
+    # The money it moved out (and back in, if it failed), when Stripe sent them expanded.
+    transactions: tuple[BalanceTransactionSnapshot, ...] = ()
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> RefundSnapshot:
+        intent = _id(obj.get("payment_intent"))
         return cls(
             id=obj["id"],
             status=str(obj.get("status") or "pending"),
@@ -127,6 +257,9 @@ class RefundSnapshot:
             payment_intent=_id(obj.get("payment_intent")),
             reason=obj.get("reason"),
             paydesk_refund_id=(_metadata(obj) or {}).get("paydesk_refund_id"),
+            transactions=_transactions(
+                [obj.get("balance_transaction"), obj.get("failure_balance_transaction")], intent
+            ),
         )
 
 
@@ -147,6 +280,8 @@ class ChargeSnapshot:
     failure_message: str | None = None
     refunds: tuple[RefundSnapshot, ...] = ()
     method: MethodDetails | None = None
+    # The money it moved into the balance, when Stripe sent it expanded.
+    transaction: BalanceTransactionSnapshot | None = None
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> ChargeSnapshot:
@@ -165,12 +300,17 @@ class ChargeSnapshot:
             failure_message=_string(obj.get("failure_message")),
             refunds=tuple(RefundSnapshot.from_stripe(r) for r in listed),
             method=MethodDetails.from_charge(obj),
+            transaction=transaction_of(
+                obj.get("balance_transaction"), source_intent=_id(obj.get("payment_intent"))
+            ),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class DisputeSnapshot:
-    """A Dispute; `fee` is what Stripe charged for it when its funds were withdrawn."""
+    """A Dispute; `fee` is what Stripe charged for it when its funds were withdrawn (in
+    `fee_currency`, the account's settlement currency), and `transactions` the money it
+    moved out of the balance and back, which Stripe always sends with it."""
 
     id: str
     status: str
@@ -181,12 +321,17 @@ class DisputeSnapshot:
     evidence_due_by: datetime | None = None
     evidence_submitted: bool = False
     fee: int = 0
+    fee_currency: str | None = None
+    transactions: tuple[BalanceTransactionSnapshot, ...] = ()
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> DisputeSnapshot:
         details = obj.get("evidence_details") or {}
         due_by = details.get("due_by")
-        transactions = [t for t in obj.get("balance_transactions") or [] if isinstance(t, dict)]
+        transactions = _transactions(
+            obj.get("balance_transactions") or [], _id(obj.get("payment_intent"))
+        )
+        withdrawals = [t for t in transactions if t.amount < 0]
         return cls(
             id=obj["id"],
             status=str(obj["status"]),
@@ -196,25 +341,38 @@ class DisputeSnapshot:
             reason=obj.get("reason"),
             evidence_due_by=datetime.fromtimestamp(int(due_by), UTC) if due_by else None,
             evidence_submitted=bool(details.get("submission_count")),
-            fee=sum(int(t.get("fee") or 0) for t in transactions if int(t["amount"]) < 0),
+            fee=sum(t.fee for t in withdrawals),
+            fee_currency=withdrawals[0].currency if withdrawals else None,
+            transactions=transactions,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class OtherObject:
-    """An object of a kind paydesk does not read (a customer, a payout, …)."""
+    """An object of a kind paydesk does not read (a customer, a balance, …)."""
 
     id: str
     kind: str
 
 
-Snapshot = IntentSnapshot | ChargeSnapshot | RefundSnapshot | DisputeSnapshot | OtherObject
+Snapshot = (
+    IntentSnapshot
+    | ChargeSnapshot
+    | RefundSnapshot
+    | DisputeSnapshot
+    | PayoutSnapshot
+    | OtherObject
+)
 
-_KINDS: dict[str, type[IntentSnapshot | ChargeSnapshot | RefundSnapshot | DisputeSnapshot]] = {
+_KINDS: dict[
+    str,
+    type[IntentSnapshot | ChargeSnapshot | RefundSnapshot | DisputeSnapshot | PayoutSnapshot],
+] = {
     "payment_intent": IntentSnapshot,
     "charge": ChargeSnapshot,
     "refund": RefundSnapshot,
     "dispute": DisputeSnapshot,
+    "payout": PayoutSnapshot,
 }
 
 
@@ -231,9 +389,21 @@ def intent_id_of(snapshot: Snapshot) -> str | None:
     """The PaymentIntent a Stripe object belongs to."""
     if isinstance(snapshot, IntentSnapshot):
         return snapshot.id
-    if isinstance(snapshot, OtherObject):
+    if isinstance(snapshot, OtherObject | PayoutSnapshot):
         return None
     return snapshot.payment_intent
+
+
+def transactions_of(snapshot: Snapshot) -> tuple[BalanceTransactionSnapshot, ...]:
+    """The balance transactions an object came with (expanded, or always, as a dispute's)."""
+    if isinstance(snapshot, IntentSnapshot):
+        return (snapshot.charge_transaction,) if snapshot.charge_transaction else ()
+    if isinstance(snapshot, ChargeSnapshot):
+        refunds = tuple(t for refund in snapshot.refunds for t in refund.transactions)
+        return ((snapshot.transaction,) if snapshot.transaction else ()) + refunds
+    if isinstance(snapshot, RefundSnapshot | DisputeSnapshot):
+        return snapshot.transactions
+    return ()
 
 
 class NotAnEvent(ValueError):
@@ -295,6 +465,21 @@ def _id(value: object) -> str | None:
     if isinstance(value, dict):
         value = value.get("id")
     return str(value) if value else None
+
+
+def _transactions(
+    values: list[Any], source_intent: str | None
+) -> tuple[BalanceTransactionSnapshot, ...]:
+    return tuple(
+        BalanceTransactionSnapshot.from_stripe(value, source_intent=source_intent)
+        for value in values
+        if isinstance(value, dict)
+    )
+
+
+def _decimal_text(value: object) -> str:
+    """Stripe's decimal as text: the shortest text that reads back as the number sent."""
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _metadata(obj: dict[str, Any]) -> dict[str, str] | None:

@@ -64,7 +64,9 @@ async def post_dispute_funds(work: LedgerWork, changes: Sequence[DisputeFundsMov
         if c.withdrawn:
             entries.append(_dispute_entry(c, LedgerKind.DISPUTE_WITHDRAWAL, -dispute.amount))
             if dispute.fee:
-                entries.append(_dispute_entry(c, LedgerKind.DISPUTE_FEE, -dispute.fee))
+                fee = _dispute_entry(c, LedgerKind.DISPUTE_FEE, -dispute.fee)
+                fee.currency = dispute.fee_currency or dispute.currency
+                entries.append(fee)
         else:
             entries.append(_dispute_entry(c, LedgerKind.DISPUTE_REINSTATEMENT, dispute.amount))
     await work.ledger.post(entries)

@@ -1,18 +1,24 @@
 """Every query on the ledger (one payment's entries, entries in a time window), and the one
-place an entry is posted."""
+place an entry is posted and a balance transaction recorded."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVarTuple
+from typing import Any, TypeVarTuple, cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Table, bindparam, case, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.db import insert_new
-from paydesk.ledger.models import LedgerEntry, LedgerKind
+from paydesk.ledger.models import (
+    SETTLED_KINDS,
+    BalanceTransaction,
+    LedgerEntry,
+    LedgerKind,
+    TransactionStatus,
+)
 from paydesk.payments.models import Payment
 
 _Ts = TypeVarTuple("_Ts")
@@ -20,16 +26,35 @@ _Ts = TypeVarTuple("_Ts")
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """A ledger entry with the order its payment is for."""
+    """A ledger entry with the order its payment is for (none for a payout), and the money
+    it moved in the settlement currency once its balance transaction is known."""
 
     id: int
-    payment_id: str
-    order_id: str
+    payment_id: str | None
+    order_id: str | None
     kind: str
     amount: int
     currency: str
     stripe_object_id: str
     created_at: datetime
+    balance_transaction_id: str | None = None
+    settlement_amount: int | None = None
+    fee: int | None = None
+    net: int | None = None
+    settlement_currency: str | None = None
+    exchange_rate: str | None = None
+    payout_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unsettled:
+    """An entry whose balance transaction paydesk has not read yet, and where to ask."""
+
+    id: int
+    kind: str
+    stripe_object_id: str
+    payment_id: str | None
+    intent_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +86,62 @@ class Total:
     amount: int
 
 
-_ROW = select(
-    LedgerEntry.id,
-    LedgerEntry.payment_id,
-    Payment.order_id,
-    LedgerEntry.kind,
-    LedgerEntry.amount,
-    LedgerEntry.currency,
-    LedgerEntry.stripe_object_id,
-    LedgerEntry.created_at,
-).join(Payment, Payment.id == LedgerEntry.payment_id)
+@dataclass(frozen=True, slots=True)
+class SettlementTotal:
+    """Per settlement currency: what moved through the balance, Stripe's fees, the net."""
+
+    currency: str
+    count: int
+    amount: int
+    fee: int
+    net: int
+
+
+_ROW = (
+    select(
+        LedgerEntry.id,
+        LedgerEntry.payment_id,
+        Payment.order_id,
+        LedgerEntry.kind,
+        LedgerEntry.amount,
+        LedgerEntry.currency,
+        LedgerEntry.stripe_object_id,
+        LedgerEntry.created_at,
+        LedgerEntry.balance_transaction_id,
+        BalanceTransaction.amount,
+        BalanceTransaction.fee,
+        BalanceTransaction.net,
+        BalanceTransaction.currency,
+        BalanceTransaction.exchange_rate,
+        BalanceTransaction.payout_id,
+    )
+    .outerjoin(Payment, Payment.id == LedgerEntry.payment_id)
+    .outerjoin(BalanceTransaction, BalanceTransaction.id == LedgerEntry.balance_transaction_id)
+)
+
+# Both are Core statements over the tables, run once per row of parameters (executemany).
+_ENTRY_TABLE = cast(Table, LedgerEntry.__table__)
+_TRANSACTION_TABLE = cast(Table, BalanceTransaction.__table__)
+_ENTRIES, _TRANSACTIONS = _ENTRY_TABLE.c, _TRANSACTION_TABLE.c
+_LINK = (
+    update(_ENTRY_TABLE)
+    .where(
+        _ENTRIES.kind == bindparam("entry_kind"),
+        _ENTRIES.stripe_object_id == bindparam("entry_object_id"),
+        _ENTRIES.balance_transaction_id.is_(None),
+    )
+    .values(balance_transaction_id=bindparam("txn_id"))
+)
+
+# What of a transaction paydesk learns later: it became available, a payout paid it out.
+_LEARN = (
+    update(_TRANSACTION_TABLE)
+    .where(_TRANSACTIONS.id == bindparam("txn_id"))
+    .values(
+        status=func.coalesce(bindparam("learnt_status"), _TRANSACTIONS.status),
+        payout_id=func.coalesce(_TRANSACTIONS.payout_id, bindparam("learnt_payout")),
+    )
+)
 
 
 class LedgerRepository:
@@ -91,10 +162,105 @@ class LedgerRepository:
                     "amount": e.amount,
                     "currency": e.currency,
                     "stripe_object_id": e.stripe_object_id,
+                    "balance_transaction_id": e.balance_transaction_id,
                 }
                 for e in entries
             ],
         )
+
+    async def record_transactions(self, transactions: Sequence[dict[str, Any]]) -> None:
+        """Each balance transaction once, unique per `txn_` id; one already recorded only
+        learns what Stripe tells later: that it is available, the payout that paid it out."""
+        if not transactions:
+            return
+        dialect = self.session.get_bind().dialect.name
+        await self.session.execute(insert_new(dialect, BalanceTransaction), transactions)
+        await self.session.execute(
+            _LEARN,
+            [
+                {
+                    "txn_id": t["id"],
+                    "learnt_status": (
+                        t["status"] if t["status"] == TransactionStatus.AVAILABLE else None
+                    ),
+                    "learnt_payout": t["payout_id"],
+                }
+                for t in transactions
+            ],
+        )
+
+    async def link(self, links: Sequence[tuple[str, str, str]]) -> None:
+        """Each (kind, Stripe object, transaction): the entry of that kind for that object
+        learns the transaction that moved its money, unless it knows it already."""
+        if links:
+            await self.session.execute(
+                _LINK,
+                [{"entry_kind": k, "entry_object_id": o, "txn_id": t} for k, o, t in links],
+            )
+
+    async def transactions_for(
+        self, keys: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """The recorded transaction of each (kind, Stripe object) entry key that has one."""
+        if not keys:
+            return {}
+        rows = await self.session.execute(
+            select(
+                BalanceTransaction.entry_kind,
+                BalanceTransaction.entry_object_id,
+                BalanceTransaction.id,
+            ).where(
+                tuple_(BalanceTransaction.entry_kind, BalanceTransaction.entry_object_id).in_(
+                    list(keys)
+                )
+            )
+        )
+        return {(kind, object_id): txn_id for kind, object_id, txn_id in rows}
+
+    async def unsettled(self, *, after_id: int, limit: int) -> list[Unsettled]:
+        """Entries whose money moves in a transaction of its own that paydesk has not read
+        yet, by id after `after_id`, with the PaymentIntent of their payment."""
+        rows = await self.session.execute(
+            select(
+                LedgerEntry.id,
+                LedgerEntry.kind,
+                LedgerEntry.stripe_object_id,
+                LedgerEntry.payment_id,
+                Payment.stripe_payment_intent_id,
+            )
+            .outerjoin(Payment, Payment.id == LedgerEntry.payment_id)
+            .where(
+                LedgerEntry.balance_transaction_id.is_(None),
+                LedgerEntry.kind.in_(SETTLED_KINDS),
+                LedgerEntry.id > after_id,
+            )
+            .order_by(LedgerEntry.id)
+            .limit(limit)
+        )
+        return [Unsettled(*row) for row in rows]
+
+    async def settlement_totals(self, window: Window) -> Sequence[SettlementTotal]:
+        """Per settlement currency over the window's entries whose transaction is known."""
+        query = window.where(
+            select(
+                BalanceTransaction.currency,
+                func.count(),
+                func.coalesce(func.sum(BalanceTransaction.amount), 0),
+                func.coalesce(func.sum(BalanceTransaction.fee), 0),
+                func.coalesce(func.sum(BalanceTransaction.net), 0),
+            )
+            .select_from(LedgerEntry)
+            .join(
+                BalanceTransaction,
+                BalanceTransaction.id == LedgerEntry.balance_transaction_id,
+            )
+            .group_by(BalanceTransaction.currency)
+            .order_by(BalanceTransaction.currency)
+        )
+        return [
+            SettlementTotal(currency, int(count), int(amount), int(fee), int(net))
+            for currency, count, amount, fee, net in await self.session.execute(query)
+        ]
 
     async def has_entry(self, stripe_object_id: str, kind: LedgerKind) -> bool:
         found = await self.session.scalar(
@@ -151,3 +317,44 @@ class LedgerRepository:
             Total(currency, kind, int(count), int(amount))
             for currency, kind, count, amount in await self.session.execute(query)
         ]
+
+    async def balance(self, now: datetime) -> dict[str, tuple[int, int]]:
+        """Per settlement currency, the (available, pending) nets of every transaction
+        paydesk has recorded: one is available once Stripe said so, once a payout paid it
+        out, or once its `available_on` has passed."""
+        available = (
+            (BalanceTransaction.status == TransactionStatus.AVAILABLE)
+            | BalanceTransaction.payout_id.is_not(None)
+            | (BalanceTransaction.available_on <= now)
+        )
+        rows = await self.session.execute(
+            select(
+                BalanceTransaction.currency,
+                func.coalesce(func.sum(case((available, BalanceTransaction.net), else_=0)), 0),
+                func.coalesce(func.sum(case((available, 0), else_=BalanceTransaction.net)), 0),
+            ).group_by(BalanceTransaction.currency)
+        )
+        return {currency: (int(a), int(p)) for currency, a, p in rows}
+
+    async def fees(self, since: datetime) -> dict[str, int]:
+        """Per settlement currency, Stripe's fees on the transactions made since `since`."""
+        rows = await self.session.execute(
+            select(BalanceTransaction.currency, func.sum(BalanceTransaction.fee))
+            .where(BalanceTransaction.created >= since)
+            .group_by(BalanceTransaction.currency)
+        )
+        return {currency: int(fee) for currency, fee in rows}
+
+    async def never_paid_out(self, available_before: datetime, limit: int) -> list[str]:
+        """Charges available before `available_before` that no payout has paid out yet."""
+        rows = await self.session.scalars(
+            select(BalanceTransaction.id)
+            .where(
+                BalanceTransaction.payout_id.is_(None),
+                BalanceTransaction.entry_kind == LedgerKind.CHARGE,
+                BalanceTransaction.available_on < available_before,
+            )
+            .order_by(BalanceTransaction.available_on)
+            .limit(limit)
+        )
+        return list(rows)

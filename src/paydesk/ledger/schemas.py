@@ -24,6 +24,16 @@ CSV_HEADER = (
     "currency",
     "amount_decimal",
     "stripe_object_id",
+    "balance_transaction_id",
+    "settlement_currency",
+    "gross",
+    "fee",
+    "net",
+    "gross_decimal",
+    "fee_decimal",
+    "net_decimal",
+    "exchange_rate",
+    "payout_id",
 )
 
 
@@ -80,16 +90,36 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+class Settlement(BaseModel):
+    """The entry's money as it moved in the Stripe balance, in the settlement currency."""
+
+    balance_transaction_id: str
+    currency: str
+    gross: int = Field(description="Minor units, before Stripe's fee.")
+    fee: int = Field(description="Stripe's fee, minor units.")
+    net: int = Field(description="Minor units: gross - fee.")
+    net_display: str
+    exchange_rate: str | None = Field(
+        description="From the customer's currency to the settlement currency, when they differ."
+    )
+    payout_id: str | None = Field(description="The payout that paid it out, once one has.")
+
+
 class LedgerEntryOut(BaseModel):
     id: int
-    payment_id: str
-    order_id: str
+    payment_id: str | None = Field(
+        description="None for a payout and for a movement of the balance paydesk did not make."
+    )
+    order_id: str | None
     kind: str
     amount: int = Field(description="Minor units; positive comes in, negative goes out.")
     currency: str
     amount_display: str
     stripe_object_id: str
     created_at: datetime
+    settlement: Settlement | None = Field(
+        description="Once paydesk has read the balance transaction that moved the money."
+    )
 
     @classmethod
     def of(cls, row: Row) -> LedgerEntryOut:
@@ -103,7 +133,29 @@ class LedgerEntryOut(BaseModel):
             amount_display=format_amount(row.amount, row.currency),
             stripe_object_id=row.stripe_object_id,
             created_at=row.created_at,
+            settlement=settlement_of(row),
         )
+
+
+def settlement_of(row: Row) -> Settlement | None:
+    if (
+        row.balance_transaction_id is None
+        or row.settlement_currency is None
+        or row.settlement_amount is None
+        or row.fee is None
+        or row.net is None
+    ):
+        return None
+    return Settlement(
+        balance_transaction_id=row.balance_transaction_id,
+        currency=row.settlement_currency,
+        gross=row.settlement_amount,
+        fee=row.fee,
+        net=row.net,
+        net_display=format_amount(row.net, row.settlement_currency),
+        exchange_rate=row.exchange_rate,
+        payout_id=row.payout_id,
+    )
 
 
 class Balance(BaseModel):
@@ -184,17 +236,36 @@ def to_csv(rows: Iterable[Row]) -> str:
         (
             r.id,
             _iso(r.created_at),
-            r.payment_id,
-            r.order_id,
+            r.payment_id or "",
+            r.order_id or "",
             r.kind,
             r.amount,
             r.currency,
             amount_decimal(r.amount, r.currency),
             r.stripe_object_id,
+            *_settlement_columns(settlement_of(r)),
         )
         for r in rows
     )
     return out.getvalue()
+
+
+def _settlement_columns(settled: Settlement | None) -> tuple[str | int, ...]:
+    """The settlement columns of a CSV row: empty while the transaction is not known."""
+    if settled is None:
+        return ("",) * 10
+    return (
+        settled.balance_transaction_id,
+        settled.currency,
+        settled.gross,
+        settled.fee,
+        settled.net,
+        amount_decimal(settled.gross, settled.currency),
+        amount_decimal(settled.fee, settled.currency),
+        amount_decimal(settled.net, settled.currency),
+        settled.exchange_rate or "",
+        settled.payout_id or "",
+    )
 
 
 def csv_filename(start: datetime | None, end: datetime | None) -> str:

@@ -1,5 +1,6 @@
 """What recording a payment's facts changed, as typed values: the payment's status, money
-captured, a refund or a dispute that moved, a dispute's funds withdrawn or reinstated.
+captured, a refund or a dispute that moved, a dispute's funds withdrawn or reinstated, the
+balance transactions that moved its money.
 
 Recording facts (payments/recording.py) returns these; each kind maps, in one visible table
 (paydesk/effects.py), to the effects other packages own: the order's status, ledger
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from paydesk.gateway.types import DisputeSnapshot
+from paydesk.gateway.types import BalanceTransactionSnapshot, DisputeSnapshot
 from paydesk.orders.models import OrderStatus
 from paydesk.payments.methods import describe_payment_method
 from paydesk.payments.models import Payment
@@ -100,7 +101,23 @@ class DisputeFundsMoved:
     withdrawn: bool
 
 
-Change = StatusChanged | MoneyCaptured | RefundMoved | DisputeMoved | DisputeFundsMoved
+@dataclass(frozen=True, slots=True)
+class TransactionsSeen:
+    """Stripe showed the balance transactions that moved the payment's money (a charge's,
+    expanded in the PaymentIntent; a dispute's, which it always carries)."""
+
+    payment: PaymentState
+    transactions: tuple[BalanceTransactionSnapshot, ...]
+
+
+Change = (
+    StatusChanged
+    | MoneyCaptured
+    | RefundMoved
+    | DisputeMoved
+    | DisputeFundsMoved
+    | TransactionsSeen
+)
 
 
 def movements(before: Derived, after: Derived, payment: PaymentState) -> list[Change]:

@@ -11,9 +11,20 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 
-from paydesk.gateway.types import ChargeSnapshot, IntentSnapshot, MethodDetails
+from paydesk.gateway.types import (
+    BalanceTransactionSnapshot,
+    ChargeSnapshot,
+    IntentSnapshot,
+    MethodDetails,
+)
 from paydesk.orders.models import OrderStatus
-from paydesk.payments.changes import Change, PaymentState, StatusChanged, movements
+from paydesk.payments.changes import (
+    Change,
+    PaymentState,
+    StatusChanged,
+    TransactionsSeen,
+    movements,
+)
 from paydesk.payments.models import (
     PAID_PAYMENT_STATUSES,
     Cause,
@@ -42,6 +53,13 @@ class News:
     also: Sequence[Change] = ()
     # The charge the news is about, when it is a charge: how it is paid, why it failed.
     charge: ChargeSnapshot | None = None
+    # The balance transactions the news showed, which moved the payment's money.
+    transactions: tuple[BalanceTransactionSnapshot, ...] = ()
+
+    def also_changed(self) -> list[Change]:
+        """What the news changes that no fact states, the transactions it showed last."""
+        seen = TransactionsSeen(PaymentState.of(self.payment), self.transactions)
+        return [*self.also, *([seen] if self.transactions else [])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +112,7 @@ async def record_news(payments: PaymentRepository, news: Sequence[News]) -> list
             _forget_past_errors(payment, before)
             current[payment.id] = before
             derivations.append(before)
-            slots.append(list(item.also))
+            slots.append([*item.also_changed()])
             continue
         rows.extend(_fact_row(item, fact) for fact in new)
         facts.extend(new)
@@ -109,7 +127,7 @@ async def record_news(payments: PaymentRepository, news: Sequence[News]) -> list
             entries.append(entry)
             changes.append(_Pending(PaymentState.of(payment), entry, order_status_for(derived)))
         changes.extend(movements(before, derived, PaymentState.of(payment)))
-        changes.extend(item.also)
+        changes.extend(item.also_changed())
         slots.append(changes)
     await payments.add_facts(rows)
     await payments.add_timeline_entries(entries)

@@ -87,6 +87,17 @@ class PaymentRepository:
         )
         return {str(intent_id) for intent_id in rows}
 
+    async def ids_by_intents(self, intent_ids: Collection[str]) -> dict[str, str]:
+        """The payment of each of these PaymentIntents that has one, by PaymentIntent id."""
+        if not intent_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Payment.stripe_payment_intent_id, Payment.id).where(
+                Payment.stripe_payment_intent_id.in_(intent_ids)
+            )
+        )
+        return {str(intent_id): payment_id for intent_id, payment_id in rows}
+
     async def ids_known(self, payment_ids: Collection[str]) -> set[str]:
         """Which of these payments exist."""
         if not payment_ids:

@@ -21,7 +21,7 @@ from typing import Generic, Protocol, TypeVar
 from paydesk.db import Units, new_id, utcnow
 from paydesk.errors import Conflict, InvalidRequest, NotFound, PaydeskError
 from paydesk.gateway.base import Gateway, IntentDeclined, MandateAcceptance
-from paydesk.gateway.types import IntentSnapshot
+from paydesk.gateway.types import IntentSnapshot, transactions_of
 from paydesk.money import format_amount, step_refusal
 from paydesk.orders.models import PAID_ORDER_STATUSES, OrderStatus
 from paydesk.orders.repository import OrderRepository
@@ -195,7 +195,14 @@ class FactRecorder(Generic[Work]):
     ) -> Derived:
         """The payment's derived status, once the facts (what `intent` says, when the
         facts are the PaymentIntent's) and their effects are written."""
-        news = News(payment, facts, cause, intent=intent, operator=operator)
+        news = News(
+            payment,
+            facts,
+            cause,
+            intent=intent,
+            operator=operator,
+            transactions=transactions_of(intent) if intent else (),
+        )
         [recorded] = await self.record_all(work, [news])
         return recorded.derived
 

@@ -14,6 +14,7 @@ _PREFIXES = {
     "we_": "webhook_endpoints",
     "txn_": "balance_transactions",
     "po_": "payouts",
+    "dp_": "disputes",
 }
 
 

@@ -17,6 +17,7 @@ from paydesk.gateway.types import (
     IntentSnapshot,
     RefundSnapshot,
     intent_id_of,
+    transactions_of,
 )
 from paydesk.payments.changes import Change, DisputeFundsMoved, PaymentState
 from paydesk.payments.facts import facts_of
@@ -155,6 +156,19 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# Events about the balance's payouts, applied by recording the payout they carry.
+PAYOUT_EVENTS = frozenset(
+    {
+        "payout.created",
+        "payout.updated",
+        "payout.paid",
+        "payout.failed",
+        "payout.canceled",
+        "payout.reconciliation_completed",
+    }
+)
+
+
 async def apply_events(
     work: Work, recorder: FactRecorder[Work], events: Sequence[tuple[EventSnapshot, Handler]]
 ) -> dict[str, NotApplied]:
@@ -181,6 +195,7 @@ async def apply_events(
                 stripe_event_id=event.id,
                 also=handler.also(event, PaymentState.of(payment)),
                 charge=obj if isinstance(obj, ChargeSnapshot) else None,
+                transactions=transactions_of(obj),
             )
         )
     await recorder.record_all(work, news)

@@ -24,11 +24,13 @@ from datetime import timedelta
 from typing import Generic, Protocol, TypeVar
 
 from paydesk.db import Units, utcnow
-from paydesk.gateway.types import EventSnapshot
+from paydesk.gateway.types import EventSnapshot, PayoutSnapshot
 from paydesk.payments.service import FactRecorder
+from paydesk.payouts.service import PayoutsWork, record_payouts
 from paydesk.retry import RetryPolicy
 from paydesk.webhooks.handlers import (
     HANDLERS,
+    PAYOUT_EVENTS,
     EventsWork,
     NotOurs,
     PaymentBusy,
@@ -45,7 +47,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 200
 
 
-class InboxWork(EventsWork, Protocol):
+class InboxWork(EventsWork, PayoutsWork, Protocol):
     """What the processor needs of a unit of work."""
 
     @property
@@ -99,14 +101,20 @@ class InboxProcessor(Generic[Work]):
         now = utcnow()
         waiting = await work.inbox.behind_others(rows)
         known = []
+        payouts: list[PayoutSnapshot] = []
         for row in rows:
             handler = HANDLERS.get(row.type)
             if row.id in waiting:
                 continue
-            if handler is None:
+            payout = EventSnapshot.parse(row.body).object if row.type in PAYOUT_EVENTS else None
+            if isinstance(payout, PayoutSnapshot):
+                payouts.append(payout)
+                row.status, row.processed_at = EventStatus.PROCESSED, now
+            elif handler is None:
                 row.status, row.processed_at = EventStatus.IGNORED, now
             else:
                 known.append((row, EventSnapshot.parse(row.body), handler))
+        await record_payouts(work, payouts)
         unapplied = await apply_events(
             work, self.recorder, [(event, handler) for _, event, handler in known]
         )

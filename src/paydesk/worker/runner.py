@@ -1,6 +1,7 @@
 """`paydesk worker` (and the in-process worker of `paydesk serve` on SQLite): applies the
 inbox as events arrive, reads Stripe's event list for missed deliveries, reconciles
-payments that have waited too long, and forgets idempotency keys past their 24 hours."""
+payments that have waited too long, reads the balance transactions and payout contents the
+ledger still lacks, and forgets idempotency keys past their 24 hours."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from datetime import timedelta
 
 from paydesk.gateway.base import Gateway
 from paydesk.idempotency.service import IdempotencyStore
+from paydesk.ledger.settlement import Settler
 from paydesk.notifications.delivery import NotificationDelivery
 from paydesk.payments.service import PaymentService
+from paydesk.payouts.service import PayoutService
 from paydesk.refunds.service import RefundService
 from paydesk.unit_of_work import DatabaseUnits, UnitOfWork
 from paydesk.webhooks.backfill import backfill
@@ -29,6 +32,7 @@ class WorkerSchedule:
     backfill_every_seconds: float | None = 60.0  # None: never (left to `paydesk events backfill`)
     reconcile_every_seconds: float | None = 300.0  # None: never (left to `paydesk reconcile`)
     reconcile_older_than: timedelta = timedelta(minutes=15)
+    settle_every_seconds: float | None = 5.0  # None: never (left to `paydesk payouts sync`)
     purge_every_seconds: float | None = 3600.0  # None: idempotency keys are kept
 
 
@@ -39,6 +43,8 @@ class Worker:
         *,
         payments: PaymentService[UnitOfWork],
         refunds: RefundService[UnitOfWork],
+        settler: Settler[UnitOfWork],
+        payouts: PayoutService[UnitOfWork],
         units: DatabaseUnits,
         idempotency: IdempotencyStore,
         gateway: Gateway,
@@ -50,6 +56,8 @@ class Worker:
         self.processor = processor
         self.payments = payments
         self.refunds = refunds
+        self.settler = settler
+        self.payouts = payouts
         self.units = units
         self.idempotency = idempotency
         self.gateway = gateway
@@ -73,7 +81,7 @@ class Worker:
                 await outbox
 
     async def _apply_inbox(self, stop: asyncio.Event) -> None:
-        next_backfill = next_reconcile = next_purge = 0.0
+        next_backfill = next_reconcile = next_settle = next_purge = 0.0
         while not stop.is_set():
             self.wakeup.clear()
             try:
@@ -90,6 +98,11 @@ class Worker:
                     older_than = self.schedule.reconcile_older_than
                     await self.payments.reconcile(older_than=older_than)
                     await self.refunds.settle_unanswered(older_than=older_than)
+                settle_every = self.schedule.settle_every_seconds
+                if settle_every is not None and now >= next_settle:
+                    next_settle = now + settle_every
+                    await self.settler.settle()
+                    await self.payouts.read_contents()
                 purge_every = self.schedule.purge_every_seconds
                 if purge_every is not None and now >= next_purge:
                     next_purge = now + purge_every
