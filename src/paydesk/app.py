@@ -31,6 +31,7 @@ from paydesk.notifications.webhook_endpoints import router as webhook_endpoints_
 from paydesk.openapi import install_openapi
 from paydesk.orders.endpoints import router as orders_router
 from paydesk.payments.endpoints import router as payments_router
+from paydesk.payouts.endpoints import router as payouts_router
 from paydesk.refunds.endpoints import router as refunds_router
 from paydesk.web import dashboard
 from paydesk.web.checkout import router as checkout_router
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(refunds_router)
     app.include_router(ledger_router)
     app.include_router(disputes_router)
+    app.include_router(payouts_router)
     app.include_router(webhooks_router)
     app.include_router(webhook_endpoints_router)
     app.include_router(notifications_router)

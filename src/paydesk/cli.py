@@ -9,6 +9,7 @@ from paydesk.commands.keys import keys_app
 from paydesk.commands.notifications import notifications_app
 from paydesk.commands.operators import operators_app
 from paydesk.commands.payments import disputes_app, payments_app
+from paydesk.commands.payouts import payouts_app
 from paydesk.commands.server import db_app, server_app
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(events_app, name="events")
 app.add_typer(disputes_app, name="disputes")
+app.add_typer(payouts_app, name="payouts")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(operators_app, name="operators")
 

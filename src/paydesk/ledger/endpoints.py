@@ -16,6 +16,7 @@ from paydesk.ledger.schemas import (
     csv_filename,
     currency_filter,
     to_csv,
+    wants_csv,
 )
 
 router = APIRouter(tags=["ledger"], route_class=AuthorizedRoute)
@@ -63,7 +64,7 @@ async def list_ledger(
     if start is not None and end is not None and start > end:
         raise InvalidRequest("`from` must not be after `to`.", code="invalid_range", param="from")
     window = Window(start=start, end=end, currency=currency_filter(currency), kind=kind)
-    if _wants_csv(accept):
+    if wants_csv(accept):
         return await _csv(services, window)
     page = await services.ledger.page(window, after_id=cursor, limit=limit)
     return LedgerPage.of(page.rows, page.next_cursor, page.totals)
@@ -77,21 +78,3 @@ async def _csv(services: ServicesDep, window: Window) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def _wants_csv(accept: str | None) -> bool:
-    """Whether the Accept header prefers CSV to JSON (an explicit `text/csv` wins a tie)."""
-    quality: dict[str, float] = {}
-    for part in (accept or "").split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        quality[media.lower()] = max(q, quality.get(media.lower(), 0.0))
-    csv_q = quality.get("text/csv", 0.0)
-    return csv_q > 0 and csv_q >= quality.get("application/json", 0.0)

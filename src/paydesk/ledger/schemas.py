@@ -273,3 +273,21 @@ def csv_filename(start: datetime | None, end: datetime | None) -> str:
         return missing if at is None else at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
     return f"paydesk-ledger-{stamp(start, 'start')}-{stamp(end, 'now')}.csv"
+
+
+def wants_csv(accept: str | None) -> bool:
+    """Whether the Accept header prefers CSV to JSON (an explicit `text/csv` wins a tie)."""
+    quality: dict[str, float] = {}
+    for part in (accept or "").split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        quality[media.lower()] = max(q, quality.get(media.lower(), 0.0))
+    csv_q = quality.get("text/csv", 0.0)
+    return csv_q > 0 and csv_q >= quality.get("application/json", 0.0)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from paydesk.db import Units, utcnow
-from paydesk.errors import NotFound, PaydeskError, PaymentProviderUnavailable
+from paydesk.errors import InvalidRequest, NotFound, PaydeskError, PaymentProviderUnavailable
 from paydesk.gateway.base import Gateway
 from paydesk.gateway.types import BalanceTransactionSnapshot, PayoutSnapshot
 from paydesk.ledger.models import LedgerEntry, LedgerKind
@@ -146,7 +146,9 @@ class PayoutService(Generic[Work]):
             if after_id is not None:
                 after = await work.payouts.get(after_id)
                 if after is None:
-                    raise NotFound(f"No payout {after_id}.", code="invalid_cursor")
+                    raise InvalidRequest(
+                        f"No payout {after_id}.", code="invalid_cursor", param="cursor"
+                    )
             payouts = await work.payouts.list_payouts(which, after=after, limit=limit + 1)
             page = payouts[:limit]
             nets = await work.payouts.contents_net(page)
