@@ -457,3 +457,20 @@ async def test_a_payouts_csv_sums_to_its_amount(
     rates = {r["type"]: r["exchange_rate"] for r in records if r["exchange_rate"]}
     assert rates  # the charges in other currencies name their rate
     await assert_books(paydesk, shop)
+
+
+@pytest.mark.parametrize(
+    "sandbox_config", [SandboxConfig(payout_account_number="000111111113")], ids=["closed"]
+)
+async def test_a_payout_to_stripes_closed_test_account_fails_and_is_flagged(
+    paydesk: Paydesk, shop: httpx.AsyncClient, stripe_client: stripe.StripeClient
+) -> None:
+    await pay(paydesk, shop, card(stripe_client, "4242424242424242"))
+    paydesk.sandbox.advance_clock(3 * DAY)
+    [payout] = await payouts_read(shop, 1)
+    paydesk.sandbox.advance_clock(DAY)  # when it would arrive, the bank returns it
+    await eventually(lambda: _status_is(shop, payout["id"], "failed"), "the payout failed")
+    [failed] = (await shop.get("/api/payouts", params={"status": "failed"})).json()["data"]
+    assert (failed["id"], failed["failure_code"]) == (payout["id"], "account_closed")
+    await payouts_read(shop, 2)  # the returned money went out again
+    await assert_books(paydesk, shop)

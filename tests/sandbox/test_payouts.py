@@ -407,3 +407,49 @@ def test_the_balance_shows_available_and_pending(client_for: ClientFactory) -> N
         balance = client.v1.balance.retrieve()
         assert [a.amount for a in balance.pending] == [0]
         assert [a.amount for a in balance.available] == [3048]
+
+
+# -- Stripe's test bank accounts, and payouts at once ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("account", "code"),
+    [("000111111113", "account_closed"), ("000111111116", "no_account")],
+)
+def test_a_payout_to_a_failing_test_bank_account_fails_when_it_would_arrive(
+    client_for: ClientFactory, account: str, code: str
+) -> None:
+    with SandboxServer(SandboxConfig(payout_account_number=account)) as other:
+        client = client_for(other.url)
+        pay(client, 5000)
+        advance(other, PAST_AVAILABLE)
+        payout = newest_payout(client)
+        assert payout.status == "in_transit"
+        advance(other, ARRIVAL_SECONDS)
+        failed = client.v1.payouts.retrieve(payout.id)
+        assert (failed.status, failed.failure_code) == ("failed", code)
+        assert failed.failure_balance_transaction is not None
+        assert events_of(client, payout.id) == ["payout.created", "payout.updated", "payout.failed"]
+        # The bank returned the money; the same advance pays it out again (and that fails
+        # in its turn, a day later).
+        again = newest_payout(client)
+        assert again.id != payout.id
+        assert [t.type for t in contents(client, again.id)] == ["payout", "payout_failure"]
+
+
+def test_payouts_run_at_once_pay_out_what_is_available_now(
+    client_for: ClientFactory,
+) -> None:
+    with SandboxServer(SandboxConfig(automatic_payouts=False)) as other:
+        client = client_for(other.url)
+        nothing = httpx.post(f"{other.url}/_sandbox/payouts/run")
+        assert nothing.json() == {"object": "list", "data": []}
+        pay(client, 5000)
+        advance(other, PAST_AVAILABLE)  # available, but no automatic payouts on advance
+        assert client.v1.payouts.list({"limit": 10}).data == []
+        answer = httpx.post(f"{other.url}/_sandbox/payouts/run")
+        assert answer.status_code == 200, answer.text
+        [made] = answer.json()["data"]
+        assert (made["automatic"], made["amount"], made["status"]) == (True, 4825, "in_transit")
+        assert sum(t.net for t in contents(client, made["id"])) == 0
+        assert other.run_payouts() == []  # nothing is left to pay out

@@ -13,6 +13,7 @@ import typer
 from paydesk.commands.support import run_with_services, settings_or_exit
 from paydesk.composition import Services
 from paydesk.logs import configure_logging
+from paydesk.money import format_amount
 
 server_app = typer.Typer()
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -115,6 +116,13 @@ def sandbox(
     latency_jitter_ms: Annotated[
         int, typer.Option(min=0, help="Up to this many milliseconds more, at random per call.")
     ] = 0,
+    payout_account: Annotated[
+        str,
+        typer.Option(
+            help="The account's bank account: one of Stripe's failing test numbers "
+            "(000111111113 closed, 000111111116 no account, …) makes every payout fail."
+        ),
+    ] = "000123456789",
 ) -> None:
     """The offline Stripe sandbox on its own; it can misbehave on request (see also
     POST /_sandbox/chaos and /_sandbox/chaos/webhooks) and answer as slowly as Stripe."""
@@ -137,8 +145,32 @@ def sandbox(
         webhook_chaos_seed=seed,
         latency_ms=latency_ms,
         latency_jitter_ms=latency_jitter_ms,
+        payout_account_number=payout_account,
     )
     run_sandbox(host=host, port=port, config=config)
+
+
+@server_app.command("sandbox-payouts")
+def sandbox_payouts(
+    sandbox_url: Annotated[
+        str, typer.Option(help="The sandbox's address.")
+    ] = "http://127.0.0.1:12111",
+) -> None:
+    """Make the offline sandbox's automatic payouts now, of what is available to pay out
+    (`paydesk sandbox-clock 3d` first makes a charge's money available)."""
+    import httpx
+
+    try:
+        answer = httpx.post(f"{sandbox_url.rstrip('/')}/_sandbox/payouts/run")
+    except httpx.HTTPError as exc:
+        typer.secho(f"paydesk: no sandbox at {sandbox_url}: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    made = answer.json()["data"]
+    if not made:
+        typer.echo("nothing available to pay out")
+    for payout in made:
+        amount = format_amount(payout["amount"], payout["currency"])
+        typer.echo(f"{payout['id']}  {amount}  {payout['status']}")
 
 
 # "90", "15m", "6h", "3d": seconds, minutes, hours, days.

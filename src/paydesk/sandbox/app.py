@@ -72,6 +72,7 @@ class SandboxApp:
         webhook_chaos: WebhookChaos,
         scheduler: Scheduler,
         disputes: Disputes,
+        payouts: Payouts,
     ) -> None:
         self.router = router
         self.store = store
@@ -80,6 +81,7 @@ class SandboxApp:
         self.webhook_chaos = webhook_chaos
         self.scheduler = scheduler
         self.disputes = disputes
+        self.payouts = payouts
         self.latency = StripeLatency(config.latency_ms, config.latency_jitter_ms)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -143,7 +145,7 @@ def create_sandbox_app(
     redirects = BankRedirects(store, events, balance)
     payment_intents = PaymentIntents(store, events, disputes, sepa_debits, redirects, balance)
     refunds = Refunds(store, events, scheduler, config.refund_delay_seconds, balance)
-    payouts = Payouts(store, events, scheduler, balance)
+    payouts = Payouts(store, events, scheduler, balance, config.payout_account_number)
     if config.automatic_payouts:
         scheduler.after_advance.append(payouts.pay_out_available)
     api = StripeApi(store, config, chaos)
@@ -259,6 +261,7 @@ def create_sandbox_app(
         Route("/_sandbox/chaos/webhooks", control.calm_webhooks, methods=["DELETE"]),
         Route("/_sandbox/charges/{ch_id}/dispute", control.dispute_charge, methods=["POST"]),
         Route("/_sandbox/disputes/{dp_id}/close", control.close_dispute, methods=["POST"]),
+        Route("/_sandbox/payouts/run", control.run_payouts, methods=["POST"]),
         Route("/_sandbox/payouts/{po_id}/fail", control.fail_payout, methods=["POST"]),
         Route(
             "/_sandbox/payment_intents/{pi_id}/authenticate", control.authenticate, methods=["POST"]
@@ -296,6 +299,7 @@ def create_sandbox_app(
         webhook_chaos=webhook_chaos,
         scheduler=scheduler,
         disputes=disputes,
+        payouts=payouts,
     )
 
 

@@ -44,6 +44,9 @@ class SandboxConfig:
     # Each advance of the clock pays the available balance out (payouts.py); False is
     # Stripe's manual payout schedule, where only `POST /v1/payouts` pays out.
     automatic_payouts: bool = True
+    # The account's bank account: one of Stripe's failing test numbers makes every payout
+    # fail (payouts.FAILING_ACCOUNTS); any other is paid.
+    payout_account_number: str = "000123456789"
 
     def __post_init__(self) -> None:
         check_latency_ms("latency_ms", self.latency_ms)

@@ -174,6 +174,11 @@ class ControlEndpoints:
             return _json(error.status, error.body(request_id))
         return _json(200, dispute)
 
+    async def run_payouts(self, _request: Request) -> Response:
+        """The automatic payouts of what is available now, made at once: the payouts made."""
+        made = self._payouts.pay_out_available()
+        return _json(200, {"object": "list", "data": made})
+
     async def fail_payout(self, request: Request) -> Response:
         """`{"failure_code": "account_closed"}`: the bank returns the payout."""
         request_id: str = request.state.request_id

@@ -16,9 +16,16 @@ that currency (else 400 `balance_insufficient`). Its `payout` transaction takes 
 out of the available balance at once; it is in no payout's contents itself, so the next
 automatic payout sweeps it up with the rest and pays out only what is left.
 
+`POST /_sandbox/payouts/run` (`paydesk sandbox-payouts`) makes the automatic payouts at once,
+of what is available now, without moving the clock.
+
 Every payout starts `in_transit` with `arrival_date` one day after `created`, and becomes
 `paid` once a day has passed on the sandbox's clock (`payout.updated`, `payout.paid`); a
-payout is created by the end of an advance, so it is paid on a later one.
+payout is created by the end of an advance, so it is paid on a later one. The account's
+bank account is Stripe's test account `000123456789` unless `SandboxConfig.
+payout_account_number` names one of the test accounts Stripe's test mode fails payouts to
+(FAILING_ACCOUNTS: `000111111113` is a closed account, `000111111116` no account, …): then
+each payout fails when it would have arrived, as below.
 `POST /_sandbox/payouts/{id}/fail {"failure_code": "account_closed"}` makes it fail as a
 bank's return would: status `failed`, Stripe's `failure_code` and `failure_message`, and a
 `failure_balance_transaction` (`payout_failure`, plus the amount) that puts the money back in
@@ -27,6 +34,8 @@ the available balance (`payout.updated`, `payout.failed`).
 `GET /v1/payouts/{id}`, and `GET /v1/payouts` filtered by `status` and `created`, newest
 first; `GET /v1/balance`.
 """
+
+import builtins
 
 from paydesk.sandbox import objects
 from paydesk.sandbox.balance import Balance
@@ -65,13 +74,25 @@ FAILURE_MESSAGES = {
         "non-checking account."
     ),
     "could_not_process": "The bank could not process this payout.",
+    "debit_not_authorized": "Debit transactions are not approved on the bank account.",
     "declined": "The bank has declined this transfer. Please contact the bank before retrying.",
     "insufficient_funds": "Your Stripe account has insufficient funds to cover the payout.",
+    "invalid_currency": "The bank was unable to process this payout because of its currency.",
     "invalid_account_number": (
         "The routing number seems correct, but the account number is invalid."
     ),
     "no_account": "The bank account details on file are probably incorrect. No bank account "
     "could be located with those details.",
+}
+# Stripe's test bank account numbers (routing number 110000000) and the code a payout to
+# each fails with; any other number is paid.
+SUCCEEDING_ACCOUNT = "000123456789"
+FAILING_ACCOUNTS = {
+    "000111111116": "no_account",
+    "000111111113": "account_closed",
+    "000222222227": "insufficient_funds",
+    "000333333335": "debit_not_authorized",
+    "000444444440": "invalid_currency",
 }
 INSUFFICIENT_MESSAGE = (
     "You have insufficient funds in your Stripe account. One likely reason you have "
@@ -125,12 +146,18 @@ def payout_object(
 
 class Payouts:
     def __init__(
-        self, store: SandboxStore, events: EventLog, scheduler: Scheduler, balance: Balance
+        self,
+        store: SandboxStore,
+        events: EventLog,
+        scheduler: Scheduler,
+        balance: Balance,
+        account_number: str = SUCCEEDING_ACCOUNT,
     ) -> None:
         self._store = store
         self._events = events
         self._scheduler = scheduler
         self._balance = balance
+        self._failure = FAILING_ACCOUNTS.get(account_number)
 
     # -- the API ---------------------------------------------------------------------------
 
@@ -186,8 +213,10 @@ class Payouts:
 
     # -- later -----------------------------------------------------------------------------
 
-    def pay_out_available(self) -> None:
-        """One automatic payout per currency of what is available and in no payout yet."""
+    def pay_out_available(self) -> builtins.list[StripeObject]:
+        """One automatic payout per currency of what is available and in no payout yet;
+        returns the payouts made."""
+        made: builtins.list[StripeObject] = []
         for currency, txns in self._balance.unpaid_available().items():
             amount = sum(txn["net"] for txn in txns)
             if amount <= 0:
@@ -207,7 +236,8 @@ class Payouts:
             for txn in txns:
                 self._store.balance_payouts[txn["id"]] = payout["id"]
             self._store.balance_payouts[txn_id] = payout["id"]
-            self._send(payout, None)
+            made.append(self._send(payout, None))
+        return made
 
     def fail(self, po_id: str, failure_code: object) -> StripeObject:
         """`POST /_sandbox/payouts/{id}/fail`: the bank returned the payout."""
@@ -247,6 +277,9 @@ class Payouts:
     def _arrive(self, po_id: str) -> None:
         payout = self._store.payouts.get(po_id)
         if payout is None or payout["status"] != "in_transit":
+            return
+        if self._failure is not None:
+            self.fail(po_id, self._failure)
             return
         payout["status"] = "paid"
         self._events.record("payout.updated", payout, None, {"status": "in_transit"})

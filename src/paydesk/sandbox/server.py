@@ -179,6 +179,10 @@ class SandboxServer:
         `POST /_sandbox/clock/advance`. Returns how many scheduled things ran."""
         return self.app.scheduler.call(lambda: self.app.scheduler.advance(seconds))
 
+    def run_payouts(self) -> list[StripeObject]:
+        """The automatic payouts of what is available now: `POST /_sandbox/payouts/run`."""
+        return self.app.scheduler.call(self.app.payouts.pay_out_available)
+
     def close_dispute(self, dispute_id: str, outcome: str) -> StripeObject:
         """The network's verdict, `won` or `lost`: `POST /_sandbox/disputes/{id}/close`."""
         return self.app.scheduler.call(lambda: self.app.disputes.settle(dispute_id, outcome))

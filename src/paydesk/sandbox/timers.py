@@ -39,7 +39,7 @@ class Scheduler:
         self._numbers = itertools.count()
         self.ahead_seconds = 0.0  # how far the sandbox's clock is ahead of the real one
         # Run, in order, at the end of every `advance` (automatic payouts, payouts.py).
-        self.after_advance: list[Callable[[], None]] = []
+        self.after_advance: list[Callable[[], object]] = []
 
     def now(self) -> float:
         """The sandbox's clock, in seconds (monotonic, not the time of day)."""
