@@ -192,6 +192,14 @@ async def assert_books(paydesk: Paydesk, shop: httpx.AsyncClient) -> None:
     nets: dict[str, int] = defaultdict(int)
     for s in linked:
         nets[s["currency"]] += s["net"]
+    page = (await shop.get("/api/ledger", params={"limit": 1000})).json()
+    assert {t["currency"]: (t["fee"], t["net"]) for t in page["settlement"]} == {
+        c: (
+            sum(s["fee"] for s in linked if s["currency"] == c),
+            sum(s["net"] for s in linked if s["currency"] == c),
+        )
+        for c in nets
+    }
     balance = at_stripe(sandbox, "/v1/balance")
     held: dict[str, int] = defaultdict(int)
     for part in balance["available"] + balance["pending"]:

@@ -67,7 +67,7 @@ async def list_ledger(
     if wants_csv(accept):
         return await _csv(services, window)
     page = await services.ledger.page(window, after_id=cursor, limit=limit)
-    return LedgerPage.of(page.rows, page.next_cursor, page.totals)
+    return LedgerPage.of(page.rows, page.next_cursor, page.totals, page.settlement)
 
 
 async def _csv(services: ServicesDep, window: Window) -> Response:

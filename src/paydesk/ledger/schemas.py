@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from paydesk.errors import InvalidRequest
-from paydesk.ledger.repository import Row, Total
+from paydesk.ledger.repository import Row, SettlementTotal, Total
 from paydesk.money import SUPPORTED_CURRENCIES, exponent, format_amount
 
 CSV_HEADER = (
@@ -198,6 +198,31 @@ class KindTotal(BaseModel):
     amount_display: str
 
 
+class SettlementTotalOut(BaseModel):
+    """Over the entries whose balance transaction is known, per settlement currency: what
+    moved through the Stripe balance, what Stripe kept, and the net."""
+
+    currency: str
+    count: int
+    gross: int
+    fee: int
+    net: int
+    fee_display: str
+    net_display: str
+
+    @classmethod
+    def of(cls, total: SettlementTotal) -> SettlementTotalOut:
+        return cls(
+            currency=total.currency,
+            count=total.count,
+            gross=total.amount,
+            fee=total.fee,
+            net=total.net,
+            fee_display=format_amount(total.fee, total.currency),
+            net_display=format_amount(total.net, total.currency),
+        )
+
+
 class LedgerPage(BaseModel):
     data: list[LedgerEntryOut] = Field(description="Oldest first.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
@@ -205,10 +230,18 @@ class LedgerPage(BaseModel):
         description="Per currency and kind, over every entry of the selection, not only this page."
     )
     balances: list[Balance] = Field(description="Net per currency over the whole selection.")
+    settlement: list[SettlementTotalOut] = Field(
+        description="Gross, Stripe's fees and net per settlement currency, over the whole "
+        "selection's entries whose balance transaction is known."
+    )
 
     @classmethod
     def of(
-        cls, rows: Sequence[Row], next_cursor: int | None, totals: Sequence[Total]
+        cls,
+        rows: Sequence[Row],
+        next_cursor: int | None,
+        totals: Sequence[Total],
+        settlement: Sequence[SettlementTotal],
     ) -> LedgerPage:
         return cls(
             data=[LedgerEntryOut.of(r) for r in rows],
@@ -224,6 +257,7 @@ class LedgerPage(BaseModel):
                 for t in totals
             ],
             balances=balances((t.currency, t.amount) for t in totals),
+            settlement=[SettlementTotalOut.of(t) for t in settlement],
         )
 
 

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from paydesk.db import Units, utcnow
 from paydesk.errors import InvalidRequest
-from paydesk.ledger.repository import LedgerRepository, Row, Total, Window
+from paydesk.ledger.repository import LedgerRepository, Row, SettlementTotal, Total, Window
 
 # The most rows one CSV export holds; a wider selection must be split into smaller windows.
 MAX_EXPORT_ROWS = 100_000
@@ -22,11 +22,13 @@ class LedgerWork(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class LedgerPageData:
-    """A page of entries, the cursor of the next page, and totals over the whole window."""
+    """A page of entries, the cursor of the next page, and totals over the whole window
+    (per currency and kind, and per settlement currency)."""
 
     rows: list[Row]
     next_cursor: int | None
     totals: Sequence[Total]
+    settlement: Sequence[SettlementTotal]
 
 
 class LedgerService:
@@ -42,8 +44,10 @@ class LedgerService:
         async with self.units.reading() as work:
             rows = await work.ledger.entries(window, after_id=after_id, limit=limit + 1)
             totals = await work.ledger.totals(window)
+            settlement = await work.ledger.settlement_totals(window)
         page = rows[:limit]
-        return LedgerPageData(page, page[-1].id if len(rows) > limit else None, totals)
+        next_cursor = page[-1].id if len(rows) > limit else None
+        return LedgerPageData(page, next_cursor, totals, settlement)
 
     async def export(self, window: Window) -> tuple[Window, list[Row]]:
         """Every entry of the window (closed at now if it is open), oldest first; refused
