@@ -45,7 +45,13 @@ async def _order_follows(work: UnitOfWork, changes: Sequence[StatusChanged]) -> 
 
 
 async def _transactions_seen(work: UnitOfWork, changes: Sequence[TransactionsSeen]) -> None:
-    await record_transactions(work, [txn for c in changes for txn in c.transactions])
+    payments = {
+        c.payment.stripe_payment_intent_id: c.payment.id
+        for c in changes
+        if c.payment.stripe_payment_intent_id
+    }
+    transactions = [txn for c in changes for txn in c.transactions]
+    await record_transactions(work, transactions, payments=payments)
 
 
 # Transactions come last: the entries whose money they moved are posted by then.

@@ -42,6 +42,7 @@ class Store:
     refunds: dict[str, Refund] = field(default_factory=dict)
     disputes: dict[str, Dispute] = field(default_factory=dict)
     ledger: dict[tuple[str, str], LedgerEntry] = field(default_factory=dict)
+    transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     outbox: dict[tuple[str, str, str], Message] = field(default_factory=dict)
     endpoints: list[ShopWebhookEndpoint] = field(default_factory=list)
 
@@ -76,6 +77,13 @@ class FakeOrders:
 class FakePayments:
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    async def ids_by_intents(self, intent_ids: Collection[str]) -> dict[str, str]:
+        return {
+            p.stripe_payment_intent_id: p.id
+            for p in self.store.payments.values()
+            if p.stripe_payment_intent_id in intent_ids
+        }
 
     async def get(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
         return self.store.payments.get(payment_id)
@@ -233,6 +241,19 @@ class FakeLedger:
 
     async def has_entry(self, stripe_object_id: str, kind: LedgerKind) -> bool:
         return (stripe_object_id, kind) in self.store.ledger
+
+    async def record_transactions(self, transactions: Sequence[dict[str, Any]]) -> None:
+        for txn in transactions:
+            known = self.store.transactions.setdefault(txn["id"], dict(txn))
+            if txn["status"] == "available":
+                known["status"] = "available"
+            known["payout_id"] = known["payout_id"] or txn["payout_id"]
+
+    async def link(self, links: Sequence[tuple[str, str, str]]) -> None:
+        for kind, object_id, txn_id in links:
+            entry = self.store.ledger.get((object_id, kind))
+            if entry is not None and entry.balance_transaction_id is None:
+                entry.balance_transaction_id = txn_id
 
 
 class FakeOutbox:

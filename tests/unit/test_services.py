@@ -70,10 +70,16 @@ async def test_a_decline_then_a_card_that_pays_and_all_it_causes(paydesk: InMemo
     assert paydesk.store.orders[made.id].status == "paid"
     assert ledger(paydesk) == [(LedgerKind.CHARGE, 5000)]
     assert outbox(paydesk) == [(Channel.EMAIL, "payment_failed"), (Channel.EMAIL, "receipt")]
+    # Stripe's answer carried the charge's balance transaction: its fee, linked to the entry.
+    [charge] = paydesk.store.ledger.values()
+    [txn] = paydesk.store.transactions.values()
+    assert charge.balance_transaction_id == txn["id"]
+    assert (txn["amount"], txn["fee"], txn["net"], txn["entry_kind"]) == (5000, 175, 4825, "charge")
     # The same news again changes nothing and queues nothing.
     await paydesk.payments.verify(SHOP, paid.payment.id)
     assert ledger(paydesk) == [(LedgerKind.CHARGE, 5000)]
     assert len(paydesk.store.outbox) == 2
+    assert len(paydesk.store.transactions) == 1
 
 
 async def test_the_shop_hears_of_a_success_on_every_endpoint_it_subscribed(

@@ -151,12 +151,14 @@ class FakeGateway:
             raise declined
         manual = (intent.metadata or {}).get("capture_method") == "manual"
         brand, last4 = CARDS[payment_method]
+        charge_id = f"ch_{secrets.token_hex(12)}"
         intent = replace(
             intent,
             status="requires_capture" if manual else "succeeded",
             amount_received=0 if manual else intent.amount,
             amount_capturable=intent.amount if manual else 0,
-            latest_charge=f"ch_{secrets.token_hex(12)}",
+            latest_charge=charge_id,
+            charge_transaction=None if manual else self._charge_transaction(intent, charge_id),
             error_code="",
             decline_code=None,
             error_message=None,
@@ -167,6 +169,30 @@ class FakeGateway:
         self.intents[intent_id] = intent
         self._answers[idempotency_key] = intent
         return intent
+
+    def _charge_transaction(
+        self, intent: IntentSnapshot, charge_id: str
+    ) -> BalanceTransactionSnapshot:
+        """The money a charge moved into the balance, in its own currency, less Stripe's
+        standard card fee (2.9% and 30 minor units), as Stripe answers it expanded."""
+        fee = (intent.amount * 29 + 500) // 1000 + 30
+        now = int(time.time())
+        txn = BalanceTransactionSnapshot(
+            id=f"txn_{secrets.token_hex(12)}",
+            type="charge",
+            reporting_category="charge",
+            amount=intent.amount,
+            fee=fee,
+            net=intent.amount - fee,
+            currency=intent.currency,
+            status="pending",
+            created=now,
+            available_on=now + 2 * 86_400,
+            source=charge_id,
+            source_intent=intent.id,
+        )
+        self.balance_transactions[txn.id] = txn
+        return txn
 
     async def retrieve_payment_intent(self, intent_id: str) -> IntentSnapshot:
         self._call("retrieve")

@@ -3,12 +3,14 @@ place an entry is posted and a balance transaction recorded."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVarTuple, cast
 
 from sqlalchemy import Select, Table, bindparam, case, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.db import insert_new
@@ -119,10 +121,9 @@ _ROW = (
     .outerjoin(BalanceTransaction, BalanceTransaction.id == LedgerEntry.balance_transaction_id)
 )
 
-# Both are Core statements over the tables, run once per row of parameters (executemany).
+# A Core statement over the table, run once per row of parameters (executemany).
 _ENTRY_TABLE = cast(Table, LedgerEntry.__table__)
-_TRANSACTION_TABLE = cast(Table, BalanceTransaction.__table__)
-_ENTRIES, _TRANSACTIONS = _ENTRY_TABLE.c, _TRANSACTION_TABLE.c
+_ENTRIES, _TRANSACTIONS = _ENTRY_TABLE.c, cast(Table, BalanceTransaction.__table__).c
 _LINK = (
     update(_ENTRY_TABLE)
     .where(
@@ -133,15 +134,25 @@ _LINK = (
     .values(balance_transaction_id=bindparam("txn_id"))
 )
 
-# What of a transaction paydesk learns later: it became available, a payout paid it out.
-_LEARN = (
-    update(_TRANSACTION_TABLE)
-    .where(_TRANSACTIONS.id == bindparam("txn_id"))
-    .values(
-        status=func.coalesce(bindparam("learnt_status"), _TRANSACTIONS.status),
-        payout_id=func.coalesce(_TRANSACTIONS.payout_id, bindparam("learnt_payout")),
+
+@functools.cache
+def _record_transactions(dialect: str) -> Any:
+    """`INSERT … ON CONFLICT (id) DO UPDATE` for this database, built once per process: a
+    transaction already recorded learns only what Stripe tells later, that it became
+    available and which payout paid it out; nothing else of it ever changes."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(BalanceTransaction)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["id"],
+        set_={
+            "status": case(
+                (new.status == TransactionStatus.AVAILABLE, new.status),
+                else_=_TRANSACTIONS.status,
+            ),
+            "payout_id": func.coalesce(_TRANSACTIONS.payout_id, new.payout_id),
+        },
     )
-)
 
 
 class LedgerRepository:
@@ -171,23 +182,9 @@ class LedgerRepository:
     async def record_transactions(self, transactions: Sequence[dict[str, Any]]) -> None:
         """Each balance transaction once, unique per `txn_` id; one already recorded only
         learns what Stripe tells later: that it is available, the payout that paid it out."""
-        if not transactions:
-            return
-        dialect = self.session.get_bind().dialect.name
-        await self.session.execute(insert_new(dialect, BalanceTransaction), transactions)
-        await self.session.execute(
-            _LEARN,
-            [
-                {
-                    "txn_id": t["id"],
-                    "learnt_status": (
-                        t["status"] if t["status"] == TransactionStatus.AVAILABLE else None
-                    ),
-                    "learnt_payout": t["payout_id"],
-                }
-                for t in transactions
-            ],
-        )
+        if transactions:
+            dialect = self.session.get_bind().dialect.name
+            await self.session.execute(_record_transactions(dialect), transactions)
 
     async def link(self, links: Sequence[tuple[str, str, str]]) -> None:
         """Each (kind, Stripe object, transaction): the entry of that kind for that object

@@ -16,7 +16,7 @@ posts, in whichever order the two arrive."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -97,15 +97,17 @@ async def record_transactions(
     transactions: Iterable[BalanceTransactionSnapshot],
     *,
     payout_id: str | None = None,
+    payments: Mapping[str, str] | None = None,
 ) -> None:
     """Records each transaction once (`payout_id`: the payout that paid them out), posts
-    the entries of balance-only kinds, and links every entry to its transaction."""
+    the entries of balance-only kinds, and links every entry to its transaction.
+    `payments`: the payment of each PaymentIntent the caller knows already, by its id."""
     unique = list({t.id: t for t in transactions}.values())
     if not unique:
         return
-    payments = await work.payments.ids_by_intents(
-        {t.source_intent for t in unique if t.source_intent}
-    )
+    known = dict(payments or {})
+    asked = {t.source_intent for t in unique if t.source_intent} - known.keys()
+    payments = known | await work.payments.ids_by_intents(asked)
     rows, entries, links = [], [], []
     for txn in unique:
         payment_id = payments.get(txn.source_intent or "")
