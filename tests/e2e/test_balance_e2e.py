@@ -20,7 +20,6 @@ import stripe
 from sqlalchemy import func, select
 
 from paydesk.app import create_app
-from paydesk.composition import build
 from paydesk.config import Settings
 from paydesk.ledger.models import BalanceTransaction, LedgerEntry
 from paydesk.payouts.models import Payout
@@ -28,6 +27,7 @@ from paydesk.sandbox import SandboxConfig, SandboxServer
 from paydesk.unit_of_work import DatabaseUnits
 from paydesk.webhooks.service import InboxService
 from paydesk.worker.runner import WorkerSchedule
+from tests.e2e.test_cli import paydesk_cli
 from tests.e2e.test_purchase import card, create_order
 from tests.e2e.test_refunds_disputes_e2e import dispute_of, pay
 from tests.e2e.test_webhooks_e2e import wait_for
@@ -395,10 +395,7 @@ async def test_duplicate_and_out_of_order_events_change_nothing(
 
 
 async def test_payout_sync_finds_a_payout_whose_webhook_was_dropped(
-    paydesk: Paydesk,
-    paydesk_settings: Settings,
-    shop: httpx.AsyncClient,
-    stripe_client: stripe.StripeClient,
+    paydesk: Paydesk, shop: httpx.AsyncClient, stripe_client: stripe.StripeClient
 ) -> None:
     await pay(paydesk, shop, card(stripe_client, "4242424242424242"))
     await settled(shop)
@@ -410,14 +407,26 @@ async def test_payout_sync_finds_a_payout_whose_webhook_was_dropped(
     finally:
         paydesk.sandbox.calm_webhooks()
     assert (await shop.get("/api/payouts")).json()["data"] == []
-    services = build(paydesk_settings)
-    try:
-        result = await services.payouts.sync()
-    finally:
-        await services.close()
-    assert (result.payouts, result.contents_read) == (1, 1)
+    env = {
+        "PAYDESK_DATABASE_URL": paydesk.db.engine.url.render_as_string(hide_password=False),
+        "STRIPE_SECRET_KEY": "sk_test_paydesk_e2e",
+        "STRIPE_API_BASE": paydesk.sandbox.url,
+    }
+    synced = await asyncio.to_thread(paydesk_cli, "payouts", "sync", env=env)
+    assert synced.returncode == 0, synced.stderr
+    assert "read 1 payout(s) from Stripe" in synced.stdout
+    assert "read what 1 payout(s) paid out" in synced.stdout
     [payout] = await payouts_read(shop, 1)
     assert (payout["id"], payout["amount"], payout["reconciled"]) == (made["id"], 4825, True)
+    listed = await asyncio.to_thread(paydesk_cli, "payouts", "list", env=env)
+    [line] = listed.stdout.splitlines()
+    assert line.split()[:3] == [made["id"], "48.25", "USD"]
+    assert line.endswith("In transit  reconciled")
+    shown = await asyncio.to_thread(paydesk_cli, "payouts", "show", made["id"], env=env)
+    [row] = list(csv.DictReader(io.StringIO(shown.stdout, newline="")))
+    assert (row["type"], row["net"], row["net_decimal"]) == ("charge", "4825", "48.25")
+    again = await asyncio.to_thread(paydesk_cli, "payouts", "sync", env=env)
+    assert "read what 0 payout(s) paid out" in again.stdout
     await assert_books(paydesk, shop)
 
 
