@@ -453,3 +453,20 @@ def test_payouts_run_at_once_pay_out_what_is_available_now(
         assert (made["automatic"], made["amount"], made["status"]) == (True, 4825, "in_transit")
         assert sum(t.net for t in contents(client, made["id"])) == 0
         assert other.run_payouts() == []  # nothing is left to pay out
+
+
+def test_funds_becoming_available_are_told_by_balance_available(
+    client_for: ClientFactory,
+) -> None:
+    with SandboxServer(SandboxConfig(automatic_payouts=False)) as other:
+        client = client_for(other.url)
+        pay(client, 5000)
+        assert client.v1.events.list({"type": "balance.available"}).data == []
+        advance(other, PAST_AVAILABLE)
+        [event] = client.v1.events.list({"type": "balance.available"}).data
+        balance = event.data.object
+        assert balance["object"] == "balance"
+        assert [(a["currency"], a["amount"]) for a in balance["available"]] == [("usd", 4825)]
+        assert [(a["currency"], a["amount"]) for a in balance["pending"]] == [("usd", 0)]
+        advance(other, PAST_AVAILABLE)  # nothing more became available: no event
+        assert len(client.v1.events.list({"type": "balance.available"}).data) == 1

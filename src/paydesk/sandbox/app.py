@@ -139,7 +139,7 @@ def create_sandbox_app(
         webhook_chaos.set_mix(mix)
     events = EventLog(store, config.api_version)
     scheduler = Scheduler()
-    balance = Balance(store, scheduler, config.settlement_currency)
+    balance = Balance(store, scheduler, config.settlement_currency, events)
     disputes = Disputes(store, events, scheduler, config.dispute_delay_seconds, balance)
     sepa_debits = SepaDebits(store, events, scheduler, balance, disputes)
     redirects = BankRedirects(store, events, balance)

@@ -5,7 +5,8 @@ one, when a SEPA debit settles, when the bank authorizes iDEAL or Bancontact): t
 `charge`, Stripe's processing fee (fees.py) as `fee` with one `stripe_fee` entry in
 `fee_details`, `net` = amount - fee. It is `pending`, `available_on` two days after it was
 made, and becomes `available` once two days have passed on the sandbox's clock
-(`POST /_sandbox/clock/advance`). A refund's is `refund`, minus the refund, no fee; a failed
+(`POST /_sandbox/clock/advance`), when a `balance.available` event carries the Balance as it
+then is. A refund's is `refund`, minus the refund, no fee; a failed
 refund's is `refund_failure`, plus the refund; a dispute's withdrawal and reinstatement are
 `adjustment`s with the dispute fee (disputes.py). Refunds, refund failures and dispute
 movements are available at once.
@@ -20,6 +21,7 @@ Every amount is in the account's settlement currency (`SandboxConfig.settlement_
 
 from paydesk.sandbox import objects
 from paydesk.sandbox.errors import ResourceMissingError, StripeObject
+from paydesk.sandbox.events import EventLog
 from paydesk.sandbox.exchange import convert, exchange_rate
 from paydesk.sandbox.fees import FEE_DESCRIPTION, fixed_fee, processing_fee
 from paydesk.sandbox.forms import Params
@@ -35,11 +37,16 @@ LIST_BALANCE_PARAMS = LIST_PARAMS | {"type", "source", "currency", "payout", "cr
 
 class Balance:
     def __init__(
-        self, store: SandboxStore, scheduler: Scheduler, settlement_currency: str = "usd"
+        self,
+        store: SandboxStore,
+        scheduler: Scheduler,
+        settlement_currency: str = "usd",
+        events: EventLog | None = None,
     ) -> None:
         self._store = store
         self._scheduler = scheduler
         self.currency = settlement_currency
+        self._events = events
 
     # -- money moving ---------------------------------------------------------------------
 
@@ -157,7 +164,8 @@ class Balance:
         }
 
     def release_due(self) -> int:
-        """Pending funds whose time has come on the sandbox's clock become available."""
+        """Pending funds whose time has come on the sandbox's clock become available, and
+        `balance.available` tells so."""
         now = self._scheduler.now()
         due = [txn_id for txn_id, when in self._store.balance_pending.items() if when <= now]
         for txn_id in due:
@@ -165,6 +173,8 @@ class Balance:
             txn = self._store.balance_transactions.get(txn_id)
             if txn is not None:
                 txn["status"] = "available"
+        if due and self._events is not None:
+            self._events.record("balance.available", self.summary(), None)
         return len(due)
 
     # -- the API ---------------------------------------------------------------------------
