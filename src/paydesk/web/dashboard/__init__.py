@@ -17,6 +17,7 @@ from paydesk.web.dashboard import (
     payment_actions,
     payment_detail,
     payments,
+    payouts,
 )
 from paydesk.web.dashboard.common import (
     MAX_FORM_BYTES,
@@ -42,6 +43,7 @@ def install(app: FastAPI) -> None:
         payments,
         payment_detail,
         payment_actions,
+        payouts,
         dispute_actions,
         notification_actions,
         inbox,

@@ -22,6 +22,9 @@ from paydesk.deps import ServicesDep
 from paydesk.money import format_amount
 from paydesk.operators.service import SignedIn
 from paydesk.payments.methods import describe_payment_method
+from paydesk.payouts.models import Payout, PayoutStatus
+from paydesk.payouts.schemas import status_in_words
+from paydesk.payouts.service import PayoutView
 from paydesk.validation import control_character
 from paydesk.web.dashboard.read_inbox import InboxReadModel
 from paydesk.web.dashboard.read_overview import OverviewReadModel
@@ -90,11 +93,32 @@ def words(value: str | None) -> str:
     return "—" if not value else value.replace("_", " ")
 
 
+def payout_status(payout: Payout) -> str:
+    """`In transit`, `Paid`; a failed payout with why: `Failed: The bank account has been
+    closed.` (Stripe's message, else its code)."""
+    why = payout.failure_message or (payout.failure_code or "").replace("_", " ")
+    return status_in_words(payout.status, why if payout.status == PayoutStatus.FAILED else None)
+
+
+def reconciliation(view: PayoutView) -> str:
+    """Whether what the payout paid out adds up to it, in words."""
+    if view.contents_net is None:
+        if not view.payout.automatic:
+            return "Manual payout: nothing to reconcile"
+        return "Not read yet"
+    if view.reconciled:
+        return "Reconciled"
+    off = abs(view.contents_net - view.payout.amount)
+    return f"Does not add up (off by {format_amount(off, view.payout.currency)})"
+
+
 templates.filters["money"] = money
 templates.filters["when"] = when
 templates.filters["when_exact"] = when_exact
 templates.filters["words"] = words
 templates.filters["payment_method"] = describe_payment_method
+templates.filters["payout_status"] = payout_status
+templates.filters["reconciliation"] = reconciliation
 
 
 async def current_operator(request: Request, services: ServicesDep) -> SignedIn:
@@ -115,7 +139,7 @@ OperatorDep = Annotated[SignedIn, Depends(current_operator)]
 
 
 async def overview_reads(services: ServicesDep) -> OverviewReadModel:
-    return OverviewReadModel(services.units)
+    return OverviewReadModel(services.units, services.payouts)
 
 
 async def payment_reads(services: ServicesDep) -> PaymentReadModel:

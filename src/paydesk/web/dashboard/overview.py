@@ -1,5 +1,6 @@
 """The overview at /dashboard: how payments went today and over the last 30 days (UTC), a
-chart of each day, open disputes by evidence due date, and what needs an operator.
+chart of each day, Stripe's fees, open disputes by evidence due date, and what needs an
+operator (payouts that failed or do not reconcile among it).
 
 The figures come from the overview's read model (read_overview.py); the summaries here are
 pure."""
@@ -17,7 +18,7 @@ from paydesk.db import utcnow
 from paydesk.payments.models import PaymentStatus
 from paydesk.web.dashboard.chart import Day, bar_chart
 from paydesk.web.dashboard.common import OperatorDep, OverviewReadsDep, page
-from paydesk.web.dashboard.read_overview import DayTotal, OpenDispute, Tally
+from paydesk.web.dashboard.read_overview import PAYOUT_MARGIN, DayTotal, OpenDispute, Tally
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -77,6 +78,15 @@ class StatusRow:
 
 
 @dataclass(frozen=True, slots=True)
+class FeeRow:
+    """Stripe's fees in one settlement currency: today, and in the last 30 days."""
+
+    currency: str
+    today: int
+    month: int
+
+
+@dataclass(frozen=True, slots=True)
 class DisputeRow:
     dispute: OpenDispute
     due: str  # how the due date stands: "in 5 days", "overdue", …
@@ -109,9 +119,11 @@ async def overview(request: Request, reads: OverviewReadsDep, operator: Operator
             bad_name="failed",
             empty="No payments in the last 30 days",
         ),
+        "fees": fee_rows(figures.today_fees, figures.month_fees),
         "disputes_open": figures.disputes_open,
         "disputes": [_dispute_row(d, now) for d in figures.disputes],
         "attention": figures.attention,
+        "payout_margin_days": PAYOUT_MARGIN.days,
     }
     return page("overview.html", context, operator=operator, request=request)
 
@@ -196,6 +208,11 @@ def status_rows(today: Period, month: Period) -> list[StatusRow]:
         )
         for currency, status in keys
     ]
+
+
+def fee_rows(today: dict[str, int], month: dict[str, int]) -> list[FeeRow]:
+    """One row per settlement currency with fees in the last 30 days, by currency code."""
+    return [FeeRow(c, today.get(c, 0), month[c]) for c in sorted(month)]
 
 
 def _dispute_row(dispute: OpenDispute, now: datetime) -> DisputeRow:

@@ -2,23 +2,25 @@
 
 Payments are counted by the UTC day they were created, their status now and their currency,
 aggregated in the database over a bounded window (the last 30 days); refunds by the day they
-were paid out, from the ledger. Open disputes and what needs an operator (dead or failing
-webhook events, flagged events, undelivered notifications, disabled shop endpoints) are read
-as they stand. Summing them up for the page is overview.py's.
+were paid out, from the ledger; Stripe's fees by the day their balance transaction was made.
+Open disputes and what needs an operator (dead or failing webhook events, flagged events,
+undelivered notifications, disabled shop endpoints) are read as they stand; so is what does
+not reconcile (failed payouts, payouts that do not add up, charges never paid out), which
+the payout service decides. Summing them up for the page is overview.py's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.db import Units
 from paydesk.disputes.models import Dispute
-from paydesk.ledger.models import LedgerKind
+from paydesk.ledger.models import BalanceTransaction, LedgerKind
 from paydesk.ledger.repository import Total, Window
 from paydesk.notifications.models import (
     EndpointStatus,
@@ -28,11 +30,15 @@ from paydesk.notifications.models import (
 )
 from paydesk.payments.models import Payment
 from paydesk.payments.state import DISPUTE_OPEN
+from paydesk.payouts.models import Payout
+from paydesk.payouts.service import PayoutService, PayoutView
 from paydesk.unit_of_work import UnitOfWork
 from paydesk.webhooks.models import EventStatus, InboxEvent
 
 REFUND_KINDS = frozenset({LedgerKind.REFUND, LedgerKind.REFUND_REVERSAL})
 LIST_LIMIT = 10
+# How long after it became available a charge may wait for its payout before it needs a look.
+PAYOUT_MARGIN = timedelta(days=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,18 @@ class DisabledEndpoint:
     since: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class UnpaidCharge:
+    """A charge's balance transaction that no payout has paid out `PAYOUT_MARGIN` after
+    it became available."""
+
+    transaction_id: str
+    payment_id: str | None
+    net: int
+    currency: str
+    available_on: datetime
+
+
 @dataclass(frozen=True)
 class Attention:
     """What an operator should look at."""
@@ -112,6 +130,9 @@ class Attention:
     retrying_notifications: int = 0
     undelivered: list[Undelivered] = field(default_factory=list)
     disabled_endpoints: list[DisabledEndpoint] = field(default_factory=list)
+    failed_payouts: list[Payout] = field(default_factory=list)
+    mismatched_payouts: list[PayoutView] = field(default_factory=list)
+    unpaid_charges: list[UnpaidCharge] = field(default_factory=list)
 
     @property
     def anything(self) -> bool:
@@ -122,7 +143,12 @@ class Attention:
             or self.dead_notifications
             or self.retrying_notifications
             or self.disabled_endpoints
+            or self.payouts_amiss
         )
+
+    @property
+    def payouts_amiss(self) -> bool:
+        return bool(self.failed_payouts or self.mismatched_payouts or self.unpaid_charges)
 
 
 @dataclass(frozen=True)
@@ -132,6 +158,8 @@ class Figures:
     totals: list[DayTotal]  # payments created since the period began
     month_refunds: dict[str, int]  # refunds paid out since the period began, per currency
     today_refunds: dict[str, int]  # refunds paid out today, per currency
+    month_fees: dict[str, int]  # Stripe's fees since the period began, per settlement currency
+    today_fees: dict[str, int]  # Stripe's fees today, per settlement currency
     disputes_open: int
     disputes: list[OpenDispute]  # the first few by evidence due date
     attention: Attention
@@ -139,25 +167,36 @@ class Figures:
 
 class OverviewReadModel:
     """The overview's figures, read across payments, the ledger, disputes, the inbox and the
-    outbox in one unit of work that only reads."""
+    outbox in one unit of work that only reads; what does not reconcile, as the payout
+    service finds it."""
 
-    def __init__(self, units: Units[UnitOfWork]) -> None:
+    def __init__(self, units: Units[UnitOfWork], payouts: PayoutService[UnitOfWork]) -> None:
         self.units = units
+        self.payouts = payouts
 
     async def figures(self, *, since: datetime, today_start: datetime) -> Figures:
-        """Payments created and refunds paid out since `since`, refunds paid out since
-        `today_start`, open disputes, and what needs attention (events flagged since
-        `since`)."""
+        """Payments created, refunds paid out and Stripe's fees since `since`, refunds and
+        fees since `today_start`, open disputes, and what needs attention (events flagged
+        since `since`)."""
+        reconciling = await self.payouts.needs_attention(margin=PAYOUT_MARGIN)
         async with self.units.reading() as work:
             month_refunds = await work.ledger.totals(Window(start=since))
             today_refunds = await work.ledger.totals(Window(start=today_start))
+            attention = await _attention(work.session, flagged_since=since)
             return Figures(
                 totals=await _payment_totals(work.session, since),
                 month_refunds=refunds_by_currency(month_refunds),
                 today_refunds=refunds_by_currency(today_refunds),
+                month_fees=await work.ledger.fees(since),
+                today_fees=await work.ledger.fees(today_start),
                 disputes_open=await _open_disputes_count(work.session),
                 disputes=await _open_disputes(work.session),
-                attention=await _attention(work.session, flagged_since=since),
+                attention=replace(
+                    attention,
+                    failed_payouts=reconciling.failed,
+                    mismatched_payouts=reconciling.mismatched,
+                    unpaid_charges=await _unpaid_charges(work.session, reconciling.never_paid_out),
+                ),
             )
 
 
@@ -285,6 +324,24 @@ async def _attention(session: AsyncSession, *, flagged_since: datetime) -> Atten
             DisabledEndpoint(e.id, e.url, e.disabled_reason, e.updated_at) for e in endpoints
         ],
     )
+
+
+async def _unpaid_charges(session: AsyncSession, ids: list[str]) -> list[UnpaidCharge]:
+    """The charges' transactions named by `ids`, with their payment, longest waiting first."""
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(
+            BalanceTransaction.id,
+            BalanceTransaction.payment_id,
+            BalanceTransaction.net,
+            BalanceTransaction.currency,
+            BalanceTransaction.available_on,
+        )
+        .where(BalanceTransaction.id.in_(ids))
+        .order_by(BalanceTransaction.available_on, BalanceTransaction.id)
+    )
+    return [UnpaidCharge(*row) for row in rows]
 
 
 def _undelivered(row: Notification) -> Undelivered:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from paydesk.db import Units
 from paydesk.disputes.models import Dispute
 from paydesk.ledger.models import LedgerKind
-from paydesk.ledger.repository import Row
+from paydesk.ledger.repository import Row, SettlementTotal
 from paydesk.notifications.models import DeliveryAttempt
 from paydesk.notifications.service import Attempts
 from paydesk.orders.models import Order
@@ -148,6 +148,7 @@ class PaymentRecord:
     disputes: Sequence[Dispute]
     ledger: list[LedgerLine]
     amounts: Amounts
+    settled: list[SettlementTotal]  # its entries whose balance transaction is known
     events: list[InboxEvent]
     notifications: list[Attempts]
 
@@ -234,6 +235,7 @@ class PaymentReadModel:
             disputes=disputes,
             ledger=ledger,
             amounts=_amounts(payment, ledger, refunds),
+            settled=settled(ledger),
             events=events,
             notifications=notifications,
         )
@@ -281,6 +283,25 @@ def _amounts(payment: Payment, ledger: list[LedgerLine], refunds: Sequence[Refun
         balance=ledger[-1].balance if ledger else 0,
         refunds_under_way=sum(r.amount for r in refunds if r.status in under_way),
     )
+
+
+def settled(ledger: list[LedgerLine]) -> list[SettlementTotal]:
+    """Per settlement currency, by code: what the entries with a balance transaction moved
+    through the balance, Stripe's fees on it, and the net."""
+    sums: dict[str, SettlementTotal] = {}
+    for line in ledger:
+        entry = line.entry
+        if entry.settlement_currency is None:
+            continue
+        before = sums.get(entry.settlement_currency)
+        sums[entry.settlement_currency] = SettlementTotal(
+            entry.settlement_currency,
+            (before.count if before else 0) + 1,
+            (before.amount if before else 0) + (entry.settlement_amount or 0),
+            (before.fee if before else 0) + (entry.fee or 0),
+            (before.net if before else 0) + (entry.net or 0),
+        )
+    return [sums[currency] for currency in sorted(sums)]
 
 
 async def _events(work: UnitOfWork, payment: Payment, named: set[str]) -> list[InboxEvent]:
