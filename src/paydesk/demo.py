@@ -21,6 +21,7 @@ from paydesk.demo_sinks import MailSink, ShopBackend
 from paydesk.edge.server import uvicorn_config
 from paydesk.logs import configure_logging
 from paydesk.migrate import upgrade
+from paydesk.money import format_amount
 from paydesk.sandbox import SandboxConfig, SandboxServer, WebhookEndpointConfig
 from paydesk.webhooks.receiver import PATH as WEBHOOK_PATH
 from paydesk.worker.runner import WorkerSchedule
@@ -33,7 +34,10 @@ DEMO_WORKER = WorkerSchedule(
     backfill_every_seconds=30,
     reconcile_every_seconds=60,
     reconcile_older_than=timedelta(minutes=2),
+    settle_every_seconds=1,
 )
+# How long the payout step waits for paydesk to record Stripe's payouts and read them.
+PAYOUT_WAIT_SECONDS = 30.0
 WALKTHROUGH_END = "# (end of walkthrough)"
 DEMO_OPERATOR = "demo@shop.example"
 ITEMS = [
@@ -117,6 +121,7 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         await _refund_dispute_ledger(settings.public_url, sandbox, shop_key, payment_id)
         await _bank_payments(settings.public_url, sandbox, shop_key)
         await _show_notifications(mailbox, shop_backend)
+        await _payouts(settings.public_url, sandbox, shop_key)
         await _checkout_link(settings.public_url, shop_key)
         _dashboard(settings.public_url, operator_password)
         _say(walkthrough(settings.public_url, sandbox.url, shop_key))
@@ -377,6 +382,80 @@ async def _show_notifications(mailbox: MailSink, backend: ShopBackend) -> None:
     _say()
 
 
+async def _payouts(base_url: str, sandbox: SandboxServer, shop_key: str) -> None:
+    """The balance paid out to the shop's bank: every payout Stripe made during the demo
+    (the clock moved on for the SEPA debit may have made one already), what each paid out,
+    and Stripe's fees, all as paydesk recorded them."""
+    shop = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shop_key}"})
+    stripe_api = httpx.AsyncClient(base_url=sandbox.url, auth=(SANDBOX_SECRET_KEY, ""))
+    async with shop, stripe_api:
+        _say("11. Stripe pays the balance out to the shop's bank. The sandbox's clock moves")
+        _say("    three days on (`paydesk sandbox-clock 3d`): the iDEAL payment's money becomes")
+        _say("    available, and Stripe pays out all that is available and not paid out yet; a")
+        _say("    day later (`paydesk sandbox-clock 1d`) the bank has it. Each payout of the demo,")
+        _say("    as paydesk recorded it from Stripe's webhooks, with what it paid out:")
+        sandbox.advance_clock(3 * 86400)
+        sandbox.advance_clock(86400)
+        answer = await stripe_api.get("/v1/payouts", params={"limit": 100})
+        answer.raise_for_status()
+        made = {p["id"]: p["status"] for p in answer.json()["data"]}
+        if not made:
+            _say("    Stripe made no payout: the balance had nothing to pay out.\n")
+            return
+        payouts = await _wait_for_payouts(shop, made)
+        if payouts is None:
+            _say(f"    paydesk had not recorded and read Stripe's payouts {', '.join(made)}")
+            _say(f"    within {PAYOUT_WAIT_SECONDS:.0f} s; `paydesk payouts sync` reads them.\n")
+            return
+        for payout in reversed(payouts):
+            detail = (await shop.get(f"/api/payouts/{payout['id']}")).json()
+            _show_payout(detail)
+        ledger = (await shop.get("/api/ledger", params={"limit": 1})).json()
+        fees = ", ".join(total["fee_display"] for total in ledger["settlement"])
+        _say(f"    Stripe's fees in all: {fees} (each payment's, and the lost dispute's).")
+        _say("    What a payout paid out, as CSV whose net column sums to the deposit:")
+        _say(f"    curl -H 'Accept: text/csv' -H 'Authorization: Bearer {shop_key}' \\")
+        _say(f"      {base_url}/api/payouts/{payouts[0]['id']}")
+        _say(f"    and on the dashboard: {base_url}/dashboard/payouts")
+    _say()
+
+
+async def _wait_for_payouts(
+    shop: httpx.AsyncClient, made: dict[str, str]
+) -> list[dict[str, Any]] | None:
+    """paydesk's payouts, newest first, once it has every payout in `made` (Stripe's, by id,
+    with their status) in that status and reconciled; None if that takes too long."""
+    deadline = asyncio.get_running_loop().time() + PAYOUT_WAIT_SECONDS
+    while True:
+        payouts: list[dict[str, Any]] = (
+            await shop.get("/api/payouts", params={"limit": 100})
+        ).json()["data"]
+        known = {p["id"]: p for p in payouts if p["reconciled"]}
+        if all(po in known and known[po]["status"] == status for po, status in made.items()):
+            return payouts
+        if asyncio.get_running_loop().time() > deadline:
+            return None
+        await asyncio.sleep(0.2)
+
+
+def _show_payout(payout: dict[str, Any]) -> None:
+    """One payout: what the bank gets and when, then each transaction it paid out."""
+    currency = payout["currency"]
+    _say(f"    payout {payout['id']}: {payout['amount_display']}, arrival date "
+         f"{payout['arrival_date'][:10]}, {payout['status_text']}")  # fmt: skip
+    _say(f"      {'type':<11} {'order':<32} {'gross':>11} {'fee':>10} {'net':>11}  rate")
+    for txn in payout["transactions"]:
+        gross = format_amount(txn["gross"], txn["currency"])
+        fee = format_amount(txn["fee"], txn["currency"])
+        _say(f"      {txn['type']:<11} {txn['order_id'] or '-':<32} {gross:>11} {fee:>10} "
+             f"{txn['net_display']:>11}  {txn['exchange_rate'] or '-'}")  # fmt: skip
+    count = len(payout["transactions"])
+    net = sum(txn["net"] for txn in payout["transactions"])
+    sign = "=" if net == payout["amount"] else "≠"
+    _say(f"      net of {count} transaction{'' if count == 1 else 's'}: "
+         f"{format_amount(net, currency)} {sign} payout {payout['amount_display']}")  # fmt: skip
+
+
 async def _checkout_link(base_url: str, shop_key: str) -> None:
     shop = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shop_key}"})
     async with shop:
@@ -386,7 +465,7 @@ async def _checkout_link(base_url: str, shop_key: str) -> None:
         euro = await _post(shop, "/api/orders", {
             "items": ITEMS, "currency": "eur", "customer_email": "you@example.com",
         })  # fmt: skip
-    _say("11. Pay for a fresh order in your browser (try 4242 4242 4242 4242, then")
+    _say("12. Pay for a fresh order in your browser (try 4242 4242 4242 4242, then")
     _say("    4000 0000 0000 0002, or 4000 0025 0000 3155 for 3-D Secure):")
     _say(f"    {base_url}/checkout/{order['id']}?token={order['checkout_token']}")
     _say("    or one in euros, by card, SEPA Direct Debit (IBAN DE89 3704 0044 0532 0130 00")
@@ -397,8 +476,8 @@ async def _checkout_link(base_url: str, shop_key: str) -> None:
 
 
 def _dashboard(base_url: str, password: str) -> None:
-    _say("12. Everything above, as an operator sees it: today's payments, each one's story,")
-    _say("    refunds with a click, the webhook inbox. Sign in at")
+    _say("13. Everything above, as an operator sees it: today's payments, each one's story,")
+    _say("    refunds with a click, the webhook inbox, the payouts. Sign in at")
     _say(f"    {base_url}/dashboard")
     _say(f"    as {DEMO_OPERATOR} with the password {password}")
     _say()
@@ -464,5 +543,12 @@ echo
 curl -s $PAYDESK/api/payments/$PAYMENT/ledger -H "Authorization: Bearer $SHOP_KEY"
 echo
 curl -s $PAYDESK/api/ledger -H "Authorization: Bearer $SHOP_KEY" -H 'Accept: text/csv'
+
+# 8. The payouts to the shop's bank (reconciled: what each paid out adds up to it), and
+#    the balance Stripe holds for the shop, available and pending:
+curl -s "$PAYDESK/api/payouts?limit=5" -H "Authorization: Bearer $SHOP_KEY"
+echo
+curl -s $PAYDESK/api/balance -H "Authorization: Bearer $SHOP_KEY"
+echo
 {WALKTHROUGH_END}
 """

@@ -1,8 +1,11 @@
-"""`paydesk demo`, as a newcomer meets it: the scripted purchase succeeds, every walkthrough
-command works as printed, and Ctrl-C stops it cleanly."""
+"""`paydesk demo`, as a newcomer meets it: the scripted purchase succeeds, the payouts it
+prints add up to their deposits, every walkthrough command works as printed, and Ctrl-C
+stops it cleanly."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import signal
@@ -10,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -56,6 +60,28 @@ def assert_dashboard_opens(url: str, email: str, password: str) -> None:
         assert email in overview.text
 
 
+def assert_payouts_add_up(printed: str) -> None:
+    """Every payout printed: the net of its transactions is its amount, and the CSV command
+    printed answers transactions whose net column sums to the latest payout's amount."""
+    section = printed.split("11. Stripe pays the balance out")[1].split("\n12. ")[0]
+    payouts = dict(re.findall(r"payout (po_\w+): (\S+) USD, arrival date \S+, Paid", section))
+    sums = re.findall(r"net of \d+ transactions?: (\S+) USD = payout (\S+) USD", section)
+    assert payouts, section
+    assert len(sums) == len(payouts), section
+    assert all(net == amount for net, amount in sums), section
+    assert "Stripe's fees in all: " in section
+    command = re.search(
+        r"curl -H 'Accept: text/csv' -H 'Authorization: Bearer (\S+)' \\\n\s+(\S+/(po_\w+))",
+        section,
+    )
+    assert command is not None, section
+    key, url, payout_id = command.groups()
+    answer = httpx.get(url, headers={"Accept": "text/csv", "Authorization": f"Bearer {key}"})
+    assert answer.status_code == 200, answer.text
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert sum(Decimal(row["net_decimal"]) for row in rows) == Decimal(payouts[payout_id])
+
+
 def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "paydesk.cli", "demo", "--port", str(free_port()),
@@ -87,6 +113,7 @@ def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
         webhooks = re.search(r"got (\d+) webhooks, (\d+) with a valid", printed)
         assert webhooks is not None
         assert webhooks[1] == webhooks[2] != "0"
+        assert_payouts_add_up(printed)
         assert "/checkout/ord_" in printed
         sign_in = re.search(r"(http://\S+/dashboard)\n\s+as (\S+) with the password (\S+)", printed)
         assert sign_in is not None, printed
@@ -112,6 +139,8 @@ def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
         assert '"amount_display":"10.00 USD"' in out
         assert '"kind":"refund","amount":-1000' in out
         assert "entry_id,created_at,payment_id" in out
+        assert '"reconciled":true' in out
+        assert '"available":[{"currency":"usd"' in out
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)
         assert process.returncode == 0, rest

@@ -64,7 +64,8 @@ def serve(
 def worker(
     once: Annotated[bool, typer.Option(help="Apply what is due, then stop.")] = False,
 ) -> None:
-    """Apply the inbox, read missed events from Stripe, reconcile stuck payments."""
+    """Apply the inbox, read missed events from Stripe, reconcile stuck payments, and read
+    the balance transactions and payout contents the ledger lacks."""
     settings = settings_or_exit()
     configure_logging(settings.log_level)
 
