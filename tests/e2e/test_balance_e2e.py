@@ -29,7 +29,7 @@ from paydesk.webhooks.service import InboxService
 from paydesk.worker.runner import WorkerSchedule
 from tests.e2e.test_cli import paydesk_cli
 from tests.e2e.test_purchase import card, create_order
-from tests.e2e.test_refunds_disputes_e2e import dispute_of, pay
+from tests.e2e.test_refunds_disputes_e2e import dispute_of, pay, refund_status
 from tests.e2e.test_webhooks_e2e import wait_for
 from tests.fixtures.paydesk import Paydesk, ServerThread
 
@@ -318,6 +318,29 @@ async def test_a_partial_refund_and_a_lost_dispute_are_in_the_payout(
 
 async def _status_is(shop: httpx.AsyncClient, payout_id: str, status: str) -> bool:
     return bool((await shop.get(f"/api/payouts/{payout_id}")).json()["status"] == status)
+
+
+async def test_a_refund_that_fails_after_succeeding_gets_its_money_back_in_the_books(
+    paydesk: Paydesk, shop: httpx.AsyncClient, stripe_client: stripe.StripeClient
+) -> None:
+    payment = await pay(paydesk, shop, card(stripe_client, "4000000000005126"))
+    answer = await shop.post(f"/api/payments/{payment['id']}/refunds", json={})
+    assert answer.status_code == 201, answer.text
+    await refund_status(shop, payment["id"], "failed")
+
+    async def reversed_and_settled() -> list[dict[str, Any]] | None:
+        rows = await settled(shop)
+        return (
+            rows if [e["kind"] for e in rows] == ["charge", "refund", "refund_reversal"] else None
+        )
+
+    rows = await eventually(reversed_and_settled, "the refund reversed and settled")
+    assert [(e["settlement"]["gross"], e["settlement"]["net"]) for e in rows] == [
+        (5000, 4825),
+        (-5000, -5000),
+        (5000, 5000),
+    ]
+    await assert_books(paydesk, shop)
 
 
 async def test_a_eur_charge_settles_in_usd_with_the_exchange_rate_kept(

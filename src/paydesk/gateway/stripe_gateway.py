@@ -186,10 +186,14 @@ class StripeGateway:
 
     async def retrieve_refund(self, refund_id: str) -> RefundSnapshot:
         answer = await self._call(
-            "get",
-            f"/v1/refunds/{quote(refund_id)}",
-            {"expand": ["balance_transaction", "failure_balance_transaction"]},
+            "get", f"/v1/refunds/{quote(refund_id)}", {"expand": ["balance_transaction"]}
         )
+        # Only a failed refund has `failure_balance_transaction`: read it when it is there.
+        failure = answer.get("failure_balance_transaction")
+        if isinstance(failure, str):
+            answer["failure_balance_transaction"] = await self._call(
+                "get", f"/v1/balance_transactions/{quote(failure)}", {}
+            )
         return RefundSnapshot.from_stripe(answer)
 
     async def retrieve_dispute(self, dispute_id: str) -> DisputeSnapshot:
