@@ -50,13 +50,12 @@ class Row:
 
 @dataclass(frozen=True, slots=True)
 class Unsettled:
-    """An entry whose balance transaction paydesk has not read yet, and where to ask."""
+    """An entry whose balance transaction paydesk has not read yet: the Stripe object to
+    ask for it (a charge's PaymentIntent, a refund, a dispute, a payout)."""
 
     id: int
     kind: str
     stripe_object_id: str
-    payment_id: str | None
-    intent_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,16 +215,9 @@ class LedgerRepository:
 
     async def unsettled(self, *, after_id: int, limit: int) -> list[Unsettled]:
         """Entries whose money moves in a transaction of its own that paydesk has not read
-        yet, by id after `after_id`, with the PaymentIntent of their payment."""
+        yet, by id after `after_id`."""
         rows = await self.session.execute(
-            select(
-                LedgerEntry.id,
-                LedgerEntry.kind,
-                LedgerEntry.stripe_object_id,
-                LedgerEntry.payment_id,
-                Payment.stripe_payment_intent_id,
-            )
-            .outerjoin(Payment, Payment.id == LedgerEntry.payment_id)
+            select(LedgerEntry.id, LedgerEntry.kind, LedgerEntry.stripe_object_id)
             .where(
                 LedgerEntry.balance_transaction_id.is_(None),
                 LedgerEntry.kind.in_(SETTLED_KINDS),

@@ -86,7 +86,8 @@ def amount_decimal(amount: int, currency: str) -> str:
     return f"{'-' if amount < 0 else ''}{whole}.{minor:0{digits}d}"
 
 
-def _iso(at: datetime) -> str:
+def iso_utc(at: datetime) -> str:
+    """An instant as CSV cells show it: ISO 8601 in UTC, `Z` for the offset."""
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -269,7 +270,7 @@ def to_csv(rows: Iterable[Row]) -> str:
     writer.writerows(
         (
             r.id,
-            _iso(r.created_at),
+            iso_utc(r.created_at),
             r.payment_id or "",
             r.order_id or "",
             r.kind,

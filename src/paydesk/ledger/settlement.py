@@ -180,7 +180,8 @@ class Settler(Generic[Work]):
         self._after = 0
 
     async def settle(self) -> int:
-        """One round; returns how many entries learnt their transaction."""
+        """One round; returns how many transactions it found recorded or read from Stripe
+        for the waiting entries."""
         async with self.units.reading() as work:
             waiting = await work.ledger.unsettled(after_id=self._after, limit=self.batch)
             known = await work.ledger.transactions_for(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from paydesk.ledger.schemas import amount_decimal
+from paydesk.ledger.schemas import amount_decimal, iso_utc
 from paydesk.money import format_amount
 from paydesk.payouts.models import PayoutStatus
 from paydesk.payouts.repository import PaidOut
@@ -191,10 +191,6 @@ CSV_HEADER = (
 )
 
 
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def payout_csv(transactions: list[PaidOut]) -> str:
     """What a payout paid out, one transaction a row (RFC 4180): the `net` column sums to
     the payout's amount, the deposit on the bank statement."""
@@ -204,8 +200,8 @@ def payout_csv(transactions: list[PaidOut]) -> str:
     writer.writerows(
         (
             t.id,
-            _iso(t.created),
-            _iso(t.available_on),
+            iso_utc(t.created),
+            iso_utc(t.available_on),
             t.type,
             t.reporting_category,
             t.source or "",
