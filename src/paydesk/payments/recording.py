@@ -58,8 +58,9 @@ class News:
 
     def also_changed(self) -> list[Change]:
         """What the news changes that no fact states, the transactions it showed last."""
-        seen = TransactionsSeen(PaymentState.of(self.payment), self.transactions)
-        return [*self.also, *([seen] if self.transactions else [])]
+        if not self.transactions:
+            return list(self.also)
+        return [*self.also, TransactionsSeen(PaymentState.of(self.payment), self.transactions)]
 
 
 @dataclass(frozen=True, slots=True)
