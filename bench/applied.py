@@ -160,7 +160,8 @@ async def make_payments(stack: Stack, count: int, refunds: float) -> Made:
             client, "starting payments", (start_payment(base, key, o, made) for o in order_ids)
         )
         intents = list(made.intents.values())
-        card = {"payment_method": "pm_card_visa"}
+        # Stripe.js confirms with a return_url: the PaymentIntent offers redirect methods too.
+        card = {"payment_method": "pm_card_visa", "return_url": "https://shop.example/done"}
         await setup_phase(
             client,
             "confirming at the sandbox",
