@@ -2,8 +2,8 @@
 
 Point the SDK at it with `base_addresses={"api": server.url}` and any `sk_test_` key.
 Stripe's routes live under /v1 (payment_intents, payment_methods, mandates, charges,
-refunds, disputes, balance_transactions, balance, payouts, events, webhook_endpoints); the
-sandbox's own controls under /_sandbox:
+refunds, disputes, radar/early_fraud_warnings, balance_transactions, balance, payouts,
+events, webhook_endpoints); the sandbox's own controls under /_sandbox:
 
 - `GET /_sandbox/health`
 - `POST /_sandbox/chaos` `{"fail_next_requests": N, "mode": "error_500" | "disconnect" |
@@ -18,12 +18,16 @@ sandbox's own controls under /_sandbox:
 - `GET|POST /_sandbox/redirect/{id}`: the bank page of an iDEAL or Bancontact payment.
 - `GET /_sandbox/mandates/{id}`: what a SEPA mandate's `url` shows.
 - `POST /_sandbox/charges/{id}/dispute` `{"reason": r, "amount": n, "inquiry": bool}`
+- `POST /_sandbox/charges/{id}/early_fraud_warning` `{"fraud_type": t}` (optional, default
+  `made_with_stolen_card`): the issuer reports a captured charge as fraud; answers the
+  `radar.early_fraud_warning` (fraud_warnings.py).
 - `POST /_sandbox/disputes/{id}/close` `{"outcome": "won" | "lost"}`
 - `POST /_sandbox/payouts/{id}/fail` `{"failure_code": "account_closed"}`: the bank returns
   the payout (payouts.py).
 - `POST /_sandbox/clock/advance` `{"seconds": n}` (`paydesk sandbox-clock 3d`): as if n more
   seconds had passed for what the sandbox does later (pending refunds, disputes of the
-  dispute test cards), which runs at once, in order; timestamps on objects stay real.
+  dispute test cards, uncaptured authorizations expiring), which runs at once, in order;
+  timestamps on objects stay real.
 
 `SandboxConfig(latency_ms=N, latency_jitter_ms=J)` (`paydesk sandbox --latency-ms N
 --latency-jitter-ms J`) makes every /v1 call wait N ms plus up to J more, as Stripe takes
@@ -90,6 +94,35 @@ Test cards beyond approvals and declines: 4000000000000259 (disputed as fraudule
 4000000000002685 (disputed, product not received), 4000000000001976 (an inquiry) a moment
 after the charge; refunds to 4000000000007726 stay pending a moment, refunds to
 4000000000005126 succeed and then fail.
+
+Radar (radar.py, docs.stripe.com/radar/testing): every card charge's `outcome` has
+`risk_level`, `risk_score` and `rule`; other methods' are `not_assessed`, without score.
+
+| card (PaymentMethod)                         | risk, score  | outcome `type`, `reason`           |
+| -------------------------------------------- | ------------ | ---------------------------------- |
+| any other card                               | normal, 23   | authorized (or the bank's decline) |
+| 4000000000009235 (pm_card_riskLevelElevated) | elevated, 70 | manual_review, elevated_risk_level |
+| 4000000000004954 (pm_card_riskLevelHighest)  | highest, 92  | blocked, highest_risk_level, 1     |
+| 4100000000000019 (pm_card_radarBlock)        | highest, 92  | blocked, highest_risk_level, 2     |
+
+1: rule `block_if_high_risk`, Radar's default "Block if :risk_level: = 'highest'"; 2: rule
+null, blocked whatever the rules. A blocked payment fails as a decline does (card_error
+`card_declined`, decline_code `fraudulent`, `fraud_details.stripe_report: fraudulent`,
+network_status `not_sent_to_network`; `charge.failed`, `payment_intent.payment_failed`).
+An elevated one succeeds (no Review object is made).
+
+Early fraud warnings (fraud_warnings.py): 4000000000005423 (pm_card_createIssuerFraudRecord)
+gets a `radar.early_fraud_warning` as soon as its charge is captured, its
+`radar.early_fraud_warning.created` after `charge.succeeded` and `payment_intent.succeeded`
+(after `charge.captured` and `payment_intent.succeeded` for a manual capture). A full refund
+or a dispute makes it `actionable: false` (`radar.early_fraud_warning.updated`). `GET
+/v1/radar/early_fraud_warnings` lists them (`charge`, `payment_intent`, `created`).
+
+Uncaptured authorizations (authorizations.py): a PaymentIntent still `requires_capture`
+seven days of the clock after its authorization is canceled by Stripe: its charge is
+refunded in full, not captured (`charge.expired`), the PaymentIntent `canceled` with
+`cancellation_reason: "automatic"` (`payment_intent.canceled`). A capture or a cancellation
+before then takes the timer away; a server restart neither runs it early nor forgets it.
 """
 
 from paydesk.sandbox.app import create_sandbox_app

@@ -21,6 +21,7 @@ from paydesk.sandbox.delivery import WebhookDelivery
 from paydesk.sandbox.disputes import Disputes
 from paydesk.sandbox.errors import InvalidRequestError, ResourceMissingError, StripeObject
 from paydesk.sandbox.events import EventLog, event_filter
+from paydesk.sandbox.fraud_warnings import EarlyFraudWarnings
 from paydesk.sandbox.idempotency import KeyedLocks
 from paydesk.sandbox.ids import new_request_id
 from paydesk.sandbox.latency import StripeLatency
@@ -140,11 +141,25 @@ def create_sandbox_app(
     events = EventLog(store, config.api_version)
     scheduler = Scheduler()
     balance = Balance(store, scheduler, config.settlement_currency, events)
-    disputes = Disputes(store, events, scheduler, config.dispute_delay_seconds, balance)
+    fraud_warnings = EarlyFraudWarnings(store, events)
+    disputes = Disputes(
+        store, events, scheduler, config.dispute_delay_seconds, balance, fraud_warnings
+    )
     sepa_debits = SepaDebits(store, events, scheduler, balance, disputes)
     redirects = BankRedirects(store, events, balance)
-    payment_intents = PaymentIntents(store, events, disputes, sepa_debits, redirects, balance)
-    refunds = Refunds(store, events, scheduler, config.refund_delay_seconds, balance)
+    payment_intents = PaymentIntents(
+        store,
+        events,
+        disputes,
+        sepa_debits,
+        redirects,
+        balance,
+        scheduler=scheduler,
+        fraud_warnings=fraud_warnings,
+    )
+    refunds = Refunds(
+        store, events, scheduler, config.refund_delay_seconds, balance, fraud_warnings
+    )
     payouts = Payouts(store, events, scheduler, balance, config.payout_account_number)
     if config.automatic_payouts:
         scheduler.after_advance.append(payouts.pay_out_available)
@@ -159,6 +174,7 @@ def create_sandbox_app(
         scheduler,
         balance,
         payouts,
+        fraud_warnings,
     )
 
     def retrieve_intent(call: ApiCall) -> StripeObject:
@@ -195,6 +211,7 @@ def create_sandbox_app(
     pi = "/v1/payment_intents/{pi_id}"
     dp = "/v1/disputes/{dp_id}"
     we = "/v1/webhook_endpoints/{we_id}"
+    efw = "/v1/radar/early_fraud_warnings"
     routes = [
         route("/v1/payment_intents", "POST", lambda c: payment_intents.create(c.params, c.context)),
         route("/v1/payment_intents", "GET", lambda c: payment_intents.list(c.params)),
@@ -247,6 +264,8 @@ def create_sandbox_app(
         route(dp, "GET", lambda c: disputes.retrieve(c.path["dp_id"])),
         route(dp, "POST", lambda c: disputes.update(c.path["dp_id"], c.params, c.context)),
         route(f"{dp}/close", "POST", lambda c: disputes.accept(c.path["dp_id"], c.context)),
+        route(efw, "GET", lambda c: fraud_warnings.list(c.params)),
+        route(f"{efw}/{{efw_id}}", "GET", lambda c: fraud_warnings.retrieve(c.path["efw_id"])),
         route("/v1/events", "GET", list_events),
         route("/v1/events/{evt_id}", "GET", retrieve_event),
         route("/v1/webhook_endpoints", "POST", lambda c: create_endpoint(store, c.params)),
@@ -260,6 +279,11 @@ def create_sandbox_app(
         Route("/_sandbox/chaos/webhooks", control.webhook_chaos, methods=["POST"]),
         Route("/_sandbox/chaos/webhooks", control.calm_webhooks, methods=["DELETE"]),
         Route("/_sandbox/charges/{ch_id}/dispute", control.dispute_charge, methods=["POST"]),
+        Route(
+            "/_sandbox/charges/{ch_id}/early_fraud_warning",
+            control.warn_of_fraud,
+            methods=["POST"],
+        ),
         Route("/_sandbox/disputes/{dp_id}/close", control.close_dispute, methods=["POST"]),
         Route("/_sandbox/payouts/run", control.run_payouts, methods=["POST"]),
         Route("/_sandbox/payouts/{po_id}/fail", control.fail_payout, methods=["POST"]),

@@ -11,6 +11,7 @@ class Outcome(StrEnum):
     DECLINE = "decline"
     REQUIRE_3DS = "require_3ds"
     DISPUTE = "dispute"
+    BLOCK = "block"  # Radar blocks it before the bank is asked (radar.py)
 
 
 class RefundOutcome(StrEnum):
@@ -31,6 +32,12 @@ class CardBehaviour:
     dispute_reason: str = "fraudulent"
     inquiry: bool = False
     refund: RefundOutcome = RefundOutcome.SUCCEED
+    # Radar's evaluation (radar.py): `normal`, `elevated` or `highest`; for Outcome.BLOCK the
+    # rule that blocked it, None when Radar blocks it whatever the rules.
+    risk_level: str = "normal"
+    blocking_rule: str | None = None
+    # The issuer reports the charge as fraud once it has succeeded (fraud_warnings.py).
+    early_fraud_warning: bool = False
 
 
 _DECLINED = "Your card was declined."
@@ -41,6 +48,19 @@ def _declines(
 ) -> CardBehaviour:
     return CardBehaviour(
         "visa", outcome=Outcome.DECLINE, code=code, decline_code=decline_code, message=message
+    )
+
+
+def _blocked(rule: str | None) -> CardBehaviour:
+    """Radar's answer to a card of the highest risk: declined as fraudulent, never sent on."""
+    return CardBehaviour(
+        "visa",
+        outcome=Outcome.BLOCK,
+        code="card_declined",
+        decline_code="fraudulent",
+        message=_DECLINED,
+        risk_level="highest",
+        blocking_rule=rule,
     )
 
 
@@ -82,6 +102,12 @@ CARD_BEHAVIOURS: dict[str, CardBehaviour] = {
     ),
     "4000000000007726": CardBehaviour("visa", refund=RefundOutcome.PENDING),
     "4000000000005126": CardBehaviour("visa", refund=RefundOutcome.FAIL),
+    # Radar (docs.stripe.com/radar/testing): highest risk is blocked by the default rule
+    # "Block if :risk_level: = 'highest'", 4100000000000019 whatever the rules.
+    "4000000000009235": CardBehaviour("visa", risk_level="elevated"),
+    "4000000000004954": _blocked("block_if_high_risk"),
+    "4100000000000019": _blocked(None),
+    "4000000000005423": CardBehaviour("visa", early_fraud_warning=True),
 }
 
 # Stripe's ready-made PaymentMethod ids, usable directly as `payment_method`.
@@ -108,6 +134,11 @@ TEST_PAYMENT_METHODS: dict[str, str] = {
     "pm_card_createDisputeProductNotReceived": "4000000000002685",
     "pm_card_createDisputeInquiry": "4000000000001976",
     "pm_card_refundFail": "4000000000005126",
+    "pm_card_riskLevelElevated": "4000000000009235",
+    "pm_card_riskLevelHighest": "4000000000004954",
+    "pm_card_radarBlock": "4100000000000019",
+    "pm_card_chargeDeclinedFraudulent": "4100000000000019",
+    "pm_card_createIssuerFraudRecord": "4000000000005423",
 }
 
 

@@ -11,12 +11,15 @@ answers when the PaymentIntent cannot be confirmed at all.
   `automatic_payment_methods` goes through (Stripe refuses it too; ask for
   `automatic_payment_methods[enabled]=true` to see its refusal here).
 - A sepa_debit PaymentMethod needs the customer's acceptance of the mandate (mandates.py).
+
+A card asking for 3-D Secure gets its next action here (`authentication_action`).
 """
 
 from urllib.parse import urlsplit
 
 from paydesk.sandbox.errors import InvalidRequestError, StripeObject
 from paydesk.sandbox.events import snapshot
+from paydesk.sandbox.ids import new_id
 from paydesk.sandbox.method_types import is_redirect
 from paydesk.sandbox.store import SandboxStore
 
@@ -104,3 +107,31 @@ def missing_payment_method(intent: StripeObject | None) -> InvalidRequestError:
         param="payment_method",
         payment_intent=snapshot(intent) if intent is not None else None,
     )
+
+
+def authentication_action(challenge_url: str, return_url: str | None) -> StripeObject:
+    """Stripe redirects when given a return_url, and otherwise leaves it to Stripe.js."""
+    if return_url is not None:
+        return {
+            "type": "redirect_to_url",
+            "redirect_to_url": {"url": challenge_url, "return_url": return_url},
+        }
+    return {
+        "type": "use_stripe_sdk",
+        "use_stripe_sdk": {
+            "type": "three_d_secure_redirect",
+            "stripe_js": challenge_url,
+            "source": new_id("src"),
+        },
+    }
+
+
+THREE_D_SECURE = {
+    "authentication_flow": "challenge",
+    "electronic_commerce_indicator": "05",
+    "exemption_indicator": None,
+    "result": "authenticated",
+    "result_reason": None,
+    "transaction_id": "sandbox-3ds-transaction",
+    "version": "2.2.0",
+}

@@ -1,5 +1,5 @@
 """The sandbox's own endpoints under /_sandbox: health, chaos, the clock, 3-D Secure and bank
-page answers, disputes, failing payouts, mandate pages."""
+page answers, disputes, early fraud warnings, failing payouts, mandate pages."""
 
 from html import escape
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -14,6 +14,7 @@ from paydesk.sandbox.chaos import Chaos, ChaosMode, WebhookChaos, WebhookChaosMo
 from paydesk.sandbox.disputes import Disputes
 from paydesk.sandbox.errors import InvalidRequestError, StripeError, StripeObject
 from paydesk.sandbox.forms import decode_form
+from paydesk.sandbox.fraud_warnings import EarlyFraudWarnings
 from paydesk.sandbox.pages import bank_page, challenge_page, finished_page, mandate_page
 from paydesk.sandbox.payment_intents import PaymentIntents
 from paydesk.sandbox.payouts import Payouts
@@ -36,8 +37,10 @@ class ControlEndpoints:
         scheduler: Scheduler,
         balance: Balance,
         payouts: Payouts,
+        fraud_warnings: EarlyFraudWarnings,
     ) -> None:
         self._store = store
+        self._fraud_warnings = fraud_warnings
         self._balance = balance
         self._payouts = payouts
         self._chaos = chaos
@@ -163,6 +166,17 @@ class ControlEndpoints:
         except StripeError as error:
             return _json(error.status, error.body(request_id))
         return _json(200, dispute)
+
+    async def warn_of_fraud(self, request: Request) -> Response:
+        """`{"fraud_type": ...}`, optional: the issuer reports the charge as fraud now; the
+        answer is the `radar.early_fraud_warning`."""
+        request_id: str = request.state.request_id
+        try:
+            body = await _json_body(request)
+            warning = self._fraud_warnings.raise_on_demand(request.path_params["ch_id"], body)
+        except StripeError as error:
+            return _json(error.status, error.body(request_id))
+        return _json(200, warning)
 
     async def close_dispute(self, request: Request) -> Response:
         """`{"outcome": "won" | "lost"}`: the card network's verdict."""

@@ -5,6 +5,7 @@ from paydesk.sandbox.balance import Balance
 from paydesk.sandbox.errors import InvalidRequestError, ResourceMissingError, StripeObject
 from paydesk.sandbox.events import EventLog, RequestContext, snapshot
 from paydesk.sandbox.forms import Params
+from paydesk.sandbox.fraud_warnings import EarlyFraudWarnings
 from paydesk.sandbox.ids import new_id
 from paydesk.sandbox.listing import LIST_PARAMS, paginate
 from paydesk.sandbox.params import (
@@ -55,9 +56,11 @@ class Disputes:
         scheduler: Scheduler,
         delay_seconds: float,
         balance: Balance,
+        fraud_warnings: EarlyFraudWarnings | None = None,
     ) -> None:
         self._store = store
         self._balance = balance
+        self._fraud_warnings = fraud_warnings or EarlyFraudWarnings(store, events)
         self._events = events
         self._scheduler = scheduler
         self._delay_seconds = delay_seconds
@@ -136,6 +139,7 @@ class Disputes:
         self._events.record("charge.dispute.created", dispute, context)
         if not inquiry:
             self._events.record("charge.dispute.funds_withdrawn", dispute, context)
+        self._fraud_warnings.reassess(charge, context)
         return dispute
 
     # -- the API -------------------------------------------------------------------------

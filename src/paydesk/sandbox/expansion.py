@@ -15,6 +15,7 @@ _PREFIXES = {
     "txn_": "balance_transactions",
     "po_": "payouts",
     "dp_": "disputes",
+    "issfr_": "early_fraud_warnings",
 }
 
 

@@ -149,14 +149,18 @@ def payment_intent(
     }
 
 
-def charge_outcome(succeeded: bool, decline_code: str | None = None) -> StripeObject:
-    """A charge's `outcome` once the bank has answered."""
+def charge_outcome(
+    succeeded: bool, decline_code: str | None = None, *, risk_level: str = "not_assessed"
+) -> StripeObject:
+    """A charge's `outcome` once the bank has answered; Radar assesses cards only (a card's
+    score and rule are radar.py's)."""
     return {
         "advice_code": None,
         "network_advice_code": None,
         "network_decline_code": None,
         "network_status": "approved_by_network" if succeeded else "declined_by_network",
         "reason": None if succeeded else decline_code,
+        "risk_level": risk_level,
         "seller_message": (
             "Payment complete."
             if succeeded
@@ -212,12 +216,17 @@ def charge(
     decline_code: str | None = None,
     payment_method_details: StripeObject | None = None,
     pending: bool = False,
+    outcome: StripeObject | None = None,
+    fraud_details: StripeObject | None = None,
 ) -> StripeObject:
     """A charge of `intent`; a card's details unless `payment_method_details` says other.
-    A `pending` one (a bank debit on its way) has no outcome yet and is not paid."""
+    A `pending` one (a bank debit on its way) has no outcome yet and is not paid; a card's
+    outcome, with Radar's evaluation, comes from radar.py."""
     amount: int = intent["amount"]
     if payment_method_details is None:
         payment_method_details = card_details(payment_method, amount, succeeded)
+    if outcome is None and not pending:
+        outcome = charge_outcome(succeeded, decline_code)
     status = "pending" if pending else "succeeded" if succeeded else "failed"
     return {
         "amount": amount,
@@ -238,13 +247,13 @@ def charge(
         "failure_balance_transaction": None,
         "failure_code": failure_code,
         "failure_message": failure_message,
-        "fraud_details": {},
+        "fraud_details": fraud_details or {},
         "id": ch_id,
         "livemode": False,
         "metadata": dict(intent["metadata"]),
         "object": "charge",
         "on_behalf_of": None,
-        "outcome": None if pending else charge_outcome(succeeded, decline_code),
+        "outcome": outcome,
         "paid": succeeded and not pending,
         "payment_intent": intent["id"],
         "payment_method": payment_method["id"],

@@ -4,9 +4,12 @@ import hmac
 from typing import Any, NoReturn
 
 from paydesk.sandbox import objects
+from paydesk.sandbox.authorizations import AuthorizationExpiry
 from paydesk.sandbox.balance import Balance
 from paydesk.sandbox.cards import Outcome
 from paydesk.sandbox.confirmations import (
+    THREE_D_SECURE,
+    authentication_action,
     check_allowed,
     check_return_url,
     missing_payment_method,
@@ -24,6 +27,7 @@ from paydesk.sandbox.errors import (
 )
 from paydesk.sandbox.events import EventLog, RequestContext, snapshot
 from paydesk.sandbox.forms import Params
+from paydesk.sandbox.fraud_warnings import DEFAULT_FRAUD_TYPE, EarlyFraudWarnings
 from paydesk.sandbox.ids import new_id, random_token
 from paydesk.sandbox.listing import LIST_PARAMS, paginate
 from paydesk.sandbox.mandates import MANDATE_REQUIRED, customer_acceptance
@@ -45,6 +49,7 @@ from paydesk.sandbox.params import (
     required_int,
 )
 from paydesk.sandbox.payment_methods import payment_method_from_details, resolve_payment_method
+from paydesk.sandbox.radar import blocked_details, card_outcome
 from paydesk.sandbox.redirects import BankRedirects
 from paydesk.sandbox.sepa_debits import SepaDebits
 from paydesk.sandbox.store import SandboxStore
@@ -120,7 +125,9 @@ AUTHENTICATION_FAILED = (
 
 class PaymentIntents:
     """The state machine; a SEPA debit's processing and settlement are SepaDebits', a bank
-    redirect's BankRedirects', and what a confirmation must have is confirmations.py's."""
+    redirect's BankRedirects', and what a confirmation must have is confirmations.py's.
+    Radar's evaluation of a card is radar.py's, an uncaptured authorization's expiry
+    authorizations.py's, the issuer's early fraud warning fraud_warnings.py's."""
 
     def __init__(
         self,
@@ -130,11 +137,16 @@ class PaymentIntents:
         sepa_debits: SepaDebits | None = None,
         redirects: BankRedirects | None = None,
         balance: Balance | None = None,
+        *,
+        scheduler: Scheduler | None = None,
+        fraud_warnings: EarlyFraudWarnings | None = None,
     ) -> None:
         self._store = store
         self._events = events
         self._disputes = disputes
         self._balance = balance or Balance(store, Scheduler())
+        self._expiry = AuthorizationExpiry(store, events, scheduler or Scheduler())
+        self._fraud_warnings = fraud_warnings or EarlyFraudWarnings(store, events)
         self._sepa_debits = sepa_debits or SepaDebits(
             store, events, Scheduler(), self._balance, disputes
         )
@@ -331,8 +343,10 @@ class PaymentIntents:
             status="succeeded",
             metadata=merge_metadata(intent["metadata"], params),
         )
+        self._expiry.stop(intent["id"])
         self._events.record("charge.captured", charge, context)
         self._events.record("payment_intent.succeeded", intent, context)
+        self._after_success(charge, context)
         return intent
 
     def cancel(self, pi_id: str, params: Params, context: RequestContext) -> StripeObject:
@@ -348,10 +362,12 @@ class PaymentIntents:
             )
         reason = optional_str(params, "cancellation_reason")
         if reason is not None and reason not in CANCELLATION_REASONS:
+            *first, last = CANCELLATION_REASONS
             raise InvalidRequestError(
-                f"Invalid cancellation_reason: must be one of {', '.join(CANCELLATION_REASONS)}",
+                f"Invalid cancellation_reason: must be one of {', '.join(first)}, or {last}",
                 param="cancellation_reason",
             )
+        self._expiry.stop(intent["id"])
         if intent["status"] == "requires_capture":
             charge = self._store.charges.get(intent["latest_charge"])
             assert charge is not None
@@ -439,12 +455,12 @@ class PaymentIntents:
         behaviour = self._store.card_behaviours[payment_method["id"]]
         if behaviour.outcome is Outcome.REQUIRE_3DS:
             intent["status"] = "requires_action"
-            intent["next_action"] = _authentication_action(
+            intent["next_action"] = authentication_action(
                 f"{context.base_url}/_sandbox/3ds/{intent['id']}", return_url
             )
             self._events.record("payment_intent.requires_action", intent, context)
             return intent
-        if behaviour.outcome is Outcome.DECLINE:
+        if behaviour.outcome in (Outcome.DECLINE, Outcome.BLOCK):
             self._decline(intent, payment_method, context)
         # Outcome.DISPUTE authorizes like any good card; the dispute comes a little later.
         return self._authorize(intent, payment_method, context, three_d_secure=False)
@@ -458,6 +474,7 @@ class PaymentIntents:
         three_d_secure: bool,
     ) -> StripeObject:
         automatic = intent["capture_method"] != "manual"
+        behaviour = self._store.card_behaviours.get(payment_method["id"])
         charge = objects.charge(
             new_id("ch"),
             intent=intent,
@@ -465,25 +482,33 @@ class PaymentIntents:
             succeeded=True,
             captured=automatic,
             balance_transaction=None,
+            outcome=card_outcome(behaviour, succeeded=True),
         )
         if automatic:
             charge["balance_transaction"] = self._balance.record_charge(charge)
         if three_d_secure:
-            charge["payment_method_details"]["card"]["three_d_secure"] = dict(_THREE_D_SECURE)
+            charge["payment_method_details"]["card"]["three_d_secure"] = dict(THREE_D_SECURE)
         self._store.charges.add(charge)
         intent["latest_charge"] = charge["id"]
         if automatic:
             intent.update(status="succeeded", amount_received=intent["amount"])
             self._events.record("charge.succeeded", charge, context)
             self._events.record("payment_intent.succeeded", intent, context)
+            self._after_success(charge, context)
         else:
             intent.update(status="requires_capture", amount_capturable=intent["amount"])
             self._events.record("charge.succeeded", charge, context)
             self._events.record("payment_intent.amount_capturable_updated", intent, context)
-        behaviour = self._store.card_behaviours.get(payment_method["id"])
+            self._expiry.start(intent, charge)
         if behaviour is not None and behaviour.outcome is Outcome.DISPUTE and self._disputes:
             self._disputes.open_later(charge["id"], behaviour.dispute_reason, behaviour.inquiry)
         return intent
+
+    def _after_success(self, charge: StripeObject, context: RequestContext | None) -> None:
+        """A captured card charge: the early fraud warning test card's issuer speaks now."""
+        behaviour = self._store.card_behaviours.get(charge["payment_method"])
+        if behaviour is not None and behaviour.early_fraud_warning:
+            self._fraud_warnings.raise_for(charge, DEFAULT_FRAUD_TYPE, context)
 
     def _decline(
         self, intent: StripeObject, payment_method: StripeObject, context: RequestContext
@@ -501,6 +526,8 @@ class PaymentIntents:
             failure_code=behaviour.code,
             failure_message=behaviour.message,
             decline_code=behaviour.decline_code,
+            outcome=card_outcome(behaviour, succeeded=False),
+            fraud_details=blocked_details(behaviour),
         )
         self._store.charges.add(charge)
         error: dict[str, Any] = {
@@ -563,31 +590,3 @@ class PaymentIntents:
                 param="capture_method",
             )
         return capture_method
-
-
-def _authentication_action(challenge_url: str, return_url: str | None) -> StripeObject:
-    """Stripe redirects when given a return_url, and otherwise leaves it to Stripe.js."""
-    if return_url is not None:
-        return {
-            "type": "redirect_to_url",
-            "redirect_to_url": {"url": challenge_url, "return_url": return_url},
-        }
-    return {
-        "type": "use_stripe_sdk",
-        "use_stripe_sdk": {
-            "type": "three_d_secure_redirect",
-            "stripe_js": challenge_url,
-            "source": new_id("src"),
-        },
-    }
-
-
-_THREE_D_SECURE = {
-    "authentication_flow": "challenge",
-    "electronic_commerce_indicator": "05",
-    "exemption_indicator": None,
-    "result": "authenticated",
-    "result_reason": None,
-    "transaction_id": "sandbox-3ds-transaction",
-    "version": "2.2.0",
-}

@@ -14,6 +14,7 @@ from paydesk.sandbox.disputes import open_chargeback
 from paydesk.sandbox.errors import InvalidRequestError, ResourceMissingError, StripeObject
 from paydesk.sandbox.events import EventLog, RequestContext
 from paydesk.sandbox.forms import Params
+from paydesk.sandbox.fraud_warnings import EarlyFraudWarnings
 from paydesk.sandbox.ids import new_id
 from paydesk.sandbox.listing import LIST_PARAMS, paginate
 from paydesk.sandbox.params import merge_metadata, optional_int, optional_str, reject_unknown
@@ -37,12 +38,14 @@ class Refunds:
         scheduler: Scheduler | None = None,
         delay_seconds: float = 1.0,
         balance: Balance | None = None,
+        fraud_warnings: EarlyFraudWarnings | None = None,
     ) -> None:
         self._store = store
         self._events = events
         self._scheduler = scheduler or Scheduler()
         self._delay_seconds = delay_seconds
         self._balance = balance or Balance(store, self._scheduler)
+        self._fraud_warnings = fraud_warnings or EarlyFraudWarnings(store, events)
 
     def create(self, params: Params, context: RequestContext) -> StripeObject:
         reject_unknown(params, CREATE_PARAMS)
@@ -98,6 +101,7 @@ class Refunds:
         charge["refunds"]["data"].insert(0, refund)
         self._events.record("refund.created", refund, context)
         self._events.record("charge.refunded", charge, context)
+        self._fraud_warnings.reassess(charge, context)
         if outcome is RefundOutcome.PENDING:
             self._scheduler.later(delay, lambda: self._settle(refund["id"]))
         elif outcome is RefundOutcome.FAIL:
@@ -150,6 +154,8 @@ class Refunds:
             charge["refunded"] = False
         self._changed(refund, previous, None)
         self._events.record("refund.failed", refund, None)
+        if charge is not None:
+            self._fraud_warnings.reassess(charge, None)
 
     def _changed(
         self, refund: StripeObject, previous: StripeObject, context: RequestContext | None

@@ -85,6 +85,7 @@ class SandboxStore:
     mandates: Collection = field(default_factory=Collection)
     balance_transactions: Collection = field(default_factory=Collection)
     payouts: Collection = field(default_factory=Collection)
+    early_fraud_warnings: Collection = field(default_factory=Collection)
     # Pending balance transactions, by id: when they become available, on the sandbox's clock.
     balance_pending: dict[str, float] = field(default_factory=dict)
     # The payout that paid out each balance transaction, by transaction id.

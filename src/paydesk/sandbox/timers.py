@@ -3,6 +3,8 @@
 A dispute arriving after its charge, a pending refund settling: each is a plain callable
 scheduled here. When the server stops, whatever is still waiting runs at once, so the
 store never misses what a test was promised; its events are delivered on the next start.
+What must not happen early (an authorization expiring after seven days) is scheduled
+`only_when_due`: it waits through a stop and a start, and runs only once its time has come.
 
 The sandbox keeps a clock of its own for them, which `advance` moves ahead of the real
 one (`POST /_sandbox/clock/advance`): what falls due meanwhile runs at once, in the order
@@ -28,6 +30,7 @@ class _Waiting:
     due: float  # on the sandbox's clock
     action: Callable[[], None]
     handle: asyncio.TimerHandle | None = None  # the real timer that runs it when due
+    only_when_due: bool = False  # never run early: not as the server stops, nor unattached
 
 
 class Scheduler:
@@ -46,35 +49,60 @@ class Scheduler:
         return time.monotonic() + self.ahead_seconds
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve on `loop`; what waited through a stop is timed on it again."""
         self._loop = loop
+        with self._lock:
+            for number, item in self._waiting.items():
+                item.handle = loop.call_later(max(0.0, item.due - self.now()), self._run, number)
 
     def detach(self) -> None:
-        """Run everything still waiting, now; called as the server stops."""
+        """Run everything still waiting, now, but what is `only_when_due`, which keeps
+        waiting; called as the server stops."""
         with self._lock:
             waiting = sorted(self._waiting.items())
-            self._waiting.clear()
+            for number, item in waiting:
+                if item.handle is not None:
+                    item.handle.cancel()
+                    item.handle = None
+                if not item.only_when_due:
+                    del self._waiting[number]
         for _, item in waiting:
-            if item.handle is not None:
-                item.handle.cancel()
-            item.action()
+            if not item.only_when_due:
+                item.action()
         self._loop = None
 
     @property
     def waiting(self) -> int:
         return len(self._waiting)
 
-    def later(self, delay_seconds: float, action: Callable[[], None]) -> None:
-        """Run `action` after `delay_seconds` on the event loop; at once when not serving."""
+    def later(
+        self, delay_seconds: float, action: Callable[[], None], *, only_when_due: bool = False
+    ) -> int | None:
+        """Run `action` after `delay_seconds` on the event loop; at once when not serving,
+        unless `only_when_due`, which waits for the clock (real, or moved by `advance`) even
+        then. Returns the number that `cancel` takes, None when it ran at once."""
         loop = self._loop
-        if loop is None:
+        if loop is None and not only_when_due:
             action()
-            return
+            return None
         delay = max(0.0, delay_seconds)
         with self._lock:
             number = next(self._numbers)
-            item = _Waiting(self.now() + delay, action)
+            item = _Waiting(self.now() + delay, action, only_when_due=only_when_due)
             self._waiting[number] = item
-            item.handle = loop.call_later(delay, self._run, number)
+            if loop is not None:
+                item.handle = loop.call_later(delay, self._run, number)
+        return number
+
+    def cancel(self, number: int) -> bool:
+        """Forget what `later` scheduled as `number`, if it has not run; whether it had not."""
+        with self._lock:
+            item = self._waiting.pop(number, None)
+        if item is None:
+            return False
+        if item.handle is not None:
+            item.handle.cancel()
+        return True
 
     def advance(self, seconds: float) -> int:
         """Moves the sandbox's clock `seconds` ahead and runs, on the calling thread (the
