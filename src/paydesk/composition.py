@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from paydesk.auth.service import AuthService
 from paydesk.config import Settings
 from paydesk.db import Database
+from paydesk.deadlines.service import Deadlines
 from paydesk.disputes.service import DisputeService
 from paydesk.effects import apply_effects
+from paydesk.fraud.service import FraudDesk
 from paydesk.gateway.base import Gateway
 from paydesk.gateway.stripe_gateway import StripeGateway
 from paydesk.idempotency.service import IdempotencyStore
@@ -25,6 +27,7 @@ from paydesk.notifications.endpoint_service import WebhookEndpointService
 from paydesk.notifications.service import NotificationService
 from paydesk.operators.service import OperatorService
 from paydesk.orders.service import OrderService
+from paydesk.payments.order_changes import OrderChanges
 from paydesk.payments.service import FactRecorder, PaymentService
 from paydesk.payouts.service import PayoutService
 from paydesk.principals import CheckoutLinks
@@ -51,12 +54,15 @@ class Services:
     idempotency: IdempotencyStore
     operators: OperatorService
     orders: OrderService
+    order_changes: OrderChanges[UnitOfWork]
     payments: PaymentService[UnitOfWork]
     refunds: RefundService[UnitOfWork]
     disputes: DisputeService[UnitOfWork]
     ledger: LedgerService
     settler: Settler[UnitOfWork]
     payouts: PayoutService[UnitOfWork]
+    fraud: FraudDesk[UnitOfWork]
+    deadlines: Deadlines[UnitOfWork]
     notifications: NotificationService
     webhook_endpoints: WebhookEndpointService
     events: InboxService
@@ -85,6 +91,8 @@ class Services:
             refunds=self.refunds,
             settler=self.settler,
             payouts=self.payouts,
+            fraud=self.fraud,
+            deadlines=self.deadlines,
             units=self.units,
             idempotency=self.idempotency,
             gateway=self.gateway,
@@ -117,6 +125,14 @@ def build(
     )
     units = DatabaseUnits(db)
     recorder = FactRecorder[UnitOfWork](apply_effects)
+    payments = PaymentService(
+        units,
+        stripe,
+        recorder,
+        method_types=settings.payment_method_types,
+        processing_age=settings.reconcile_processing_after,
+    )
+    refunds = RefundService(units, stripe, recorder)
     return Services(
         settings=settings,
         db=db,
@@ -126,19 +142,22 @@ def build(
         auth=AuthService(units, CheckoutLinks.from_secret(settings.link_signing_secret)),
         idempotency=IdempotencyStore(units),
         operators=OperatorService(units),
-        orders=OrderService(units),
-        payments=PaymentService(
-            units,
-            stripe,
-            recorder,
-            method_types=settings.payment_method_types,
-            processing_age=settings.reconcile_processing_after,
-        ),
-        refunds=RefundService(units, stripe, recorder),
+        orders=OrderService(units, ttl=settings.order_ttl),
+        order_changes=OrderChanges(units, stripe, recorder),
+        payments=payments,
+        refunds=refunds,
         disputes=DisputeService(units, stripe, recorder),
         ledger=LedgerService(units),
         settler=Settler(units, stripe),
         payouts=PayoutService(units, stripe),
+        fraud=FraudDesk(units, refunds, auto_refund_max=settings.efw_auto_refund_max),
+        deadlines=Deadlines(
+            units,
+            stripe,
+            payments,
+            uncaptured_after=settings.uncaptured_after,
+            uncaptured_action=settings.uncaptured_action,
+        ),
         notifications=NotificationService(units, lease=LEASE),
         webhook_endpoints=WebhookEndpointService(units),
         events=InboxService(units),

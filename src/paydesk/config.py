@@ -14,6 +14,8 @@ from paydesk.payments.methods import METHODS
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///paydesk.db"
 SANDBOX_SECRET_KEY = "sk_test_paydesk_sandbox"
+UNCAPTURED_ACTIONS = ("release", "capture", "none")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,17 @@ class Settings:
     # Networks (CIDR) that shop webhook URLs may resolve to although they are private or
     # loopback: empty in production; the demo and the tests name their loopback receivers.
     webhook_allowed_networks: tuple[str, ...] = ()
+    # An unpaid order expires this long after it is made (PAYDESK_ORDER_TTL: 24h, 90m, 3600),
+    # unless the shop gives it an `expires_at` of its own.
+    order_ttl: timedelta = timedelta(hours=24)
+    # A manual-capture authorization left this long (PAYDESK_UNCAPTURED_AFTER, before
+    # Stripe's seven days) is captured, released or left to Stripe (PAYDESK_UNCAPTURED_ACTION:
+    # release, capture or none); the dashboard warns a day before.
+    uncaptured_after: timedelta = timedelta(days=6)
+    uncaptured_action: str = "release"
+    # A payment with an early fraud warning at or below this amount (minor units of its own
+    # currency) is refunded in full (PAYDESK_EFW_AUTO_REFUND_MAX); None: the operator decides.
+    efw_auto_refund_max: int | None = None
 
     @property
     def uses_sandbox(self) -> bool:
@@ -131,6 +144,10 @@ class Settings:
                 for n in env.get("PAYDESK_WEBHOOK_ALLOWED_NETWORKS", "").split(",")
                 if n.strip()
             ),
+            order_ttl=_duration(env, "PAYDESK_ORDER_TTL", timedelta(hours=24)),
+            uncaptured_after=_duration(env, "PAYDESK_UNCAPTURED_AFTER", timedelta(days=6)),
+            uncaptured_action=env.get("PAYDESK_UNCAPTURED_ACTION", "release").strip().lower(),
+            efw_auto_refund_max=_optional_int(env, "PAYDESK_EFW_AUTO_REFUND_MAX"),
         )
         settings.check()
         return settings
@@ -179,6 +196,21 @@ class Settings:
                     "PAYDESK_WEBHOOK_ALLOWED_NETWORKS must list networks such as "
                     f"127.0.0.0/8, not {network!r}."
                 ) from None
+        if self.order_ttl.total_seconds() <= 0:
+            raise ConfigurationError("PAYDESK_ORDER_TTL must be a time above 0, such as 24h.")
+        if not timedelta(0) < self.uncaptured_after < timedelta(days=7):
+            raise ConfigurationError(
+                "PAYDESK_UNCAPTURED_AFTER must be above 0 and under Stripe's 7 days, such as 6d."
+            )
+        if self.uncaptured_action not in UNCAPTURED_ACTIONS:
+            raise ConfigurationError(
+                "PAYDESK_UNCAPTURED_ACTION must be release, capture or none, "
+                f"not {self.uncaptured_action!r}."
+            )
+        if self.efw_auto_refund_max is not None and self.efw_auto_refund_max < 0:
+            raise ConfigurationError(
+                "PAYDESK_EFW_AUTO_REFUND_MAX must be an amount in minor units (0 or more)."
+            )
         for secret in self.stripe_webhook_secrets:
             if not secret.startswith("whsec_"):
                 raise ConfigurationError(
@@ -230,3 +262,22 @@ def _bool(env: Mapping[str, str], name: str) -> bool | None:
     if raw in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"{name} must be 1 or 0, not {raw!r}.")
+
+
+def _optional_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    return None if raw == "" else _int(env, name, 0)
+
+
+def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    """A time such as `90m`, `24h` or `6d`; a plain number is seconds."""
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    number, unit = (raw[:-1], raw[-1]) if raw[-1] in _UNITS else (raw, "s")
+    try:
+        return timedelta(seconds=float(number) * _UNITS[unit])
+    except ValueError:
+        raise ConfigurationError(
+            f"{name} must be a time such as 90m, 24h or 6d, not {raw!r}."
+        ) from None

@@ -7,11 +7,13 @@ change is a line here; a new kind of change is a new key.
 
 | change            | effects                                                          |
 |-------------------|------------------------------------------------------------------|
-| StatusChanged     | the order takes its new status; the customer and the shop hear   |
+| StatusChanged     | the order takes its new status (an expired one paid after all is |
+|                   | flagged, and the shop hears); the customer and the shop hear     |
 | MoneyCaptured     | the ledger posts the charge                                      |
 | RefundMoved       | the refund row follows; the ledger posts it; the customer hears  |
 | DisputeMoved      | the dispute row follows; the shop hears                          |
 | DisputeFundsMoved | the ledger posts the withdrawal and fee, or the reinstatement    |
+| FraudWarned       | the early fraud warning is recorded; the shop hears              |
 | TransactionsSeen  | the balance transactions are recorded and their entries linked   |
 """
 
@@ -21,14 +23,22 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from paydesk.disputes.effects import follow_disputes
+from paydesk.fraud.effects import record_warnings
 from paydesk.ledger.effects import post_charges, post_dispute_funds, post_refunds
 from paydesk.ledger.settlement import record_transactions
-from paydesk.notifications.effects import dispute_moved, payment_status_changed, refund_moved
+from paydesk.notifications.effects import (
+    dispute_moved,
+    fraud_warned,
+    orders_paid_after_expiry,
+    payment_status_changed,
+    refund_moved,
+)
 from paydesk.orders.effects import follow_payments
 from paydesk.payments.changes import (
     Change,
     DisputeFundsMoved,
     DisputeMoved,
+    FraudWarned,
     MoneyCaptured,
     RefundMoved,
     StatusChanged,
@@ -41,7 +51,10 @@ Effect = Callable[[UnitOfWork, Sequence[Any]], Awaitable[None]]
 
 
 async def _order_follows(work: UnitOfWork, changes: Sequence[StatusChanged]) -> None:
-    await follow_payments(work, [(c.payment.order_id, c.order_status) for c in changes])
+    revived = await follow_payments(work, [(c.payment.order_id, c.order_status) for c in changes])
+    if revived:
+        paid = {c.payment.order_id: c for c in changes if c.payment.order_id in revived}
+        await orders_paid_after_expiry(work, list(paid.values()))
 
 
 async def _transactions_seen(work: UnitOfWork, changes: Sequence[TransactionsSeen]) -> None:
@@ -61,6 +74,7 @@ EFFECTS: dict[type[Change], tuple[Effect, ...]] = {
     RefundMoved: (follow_refunds, post_refunds, refund_moved),
     DisputeMoved: (follow_disputes, dispute_moved),
     DisputeFundsMoved: (post_dispute_funds,),
+    FraudWarned: (record_warnings, fraud_warned),
     TransactionsSeen: (_transactions_seen,),
 }
 

@@ -3,6 +3,7 @@
 from paydesk.auth.models import ApiKey
 from paydesk.db import Base
 from paydesk.disputes.models import Dispute
+from paydesk.fraud.models import FraudWarning
 from paydesk.idempotency.models import IdempotencyRecord
 from paydesk.ledger.models import BalanceTransaction, LedgerEntry
 from paydesk.notifications.models import DeliveryAttempt, Notification, ShopWebhookEndpoint
@@ -19,6 +20,7 @@ __all__ = [
     "Base",
     "DeliveryAttempt",
     "Dispute",
+    "FraudWarning",
     "IdempotencyRecord",
     "InboxEvent",
     "LedgerEntry",

@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.auth.repository import ApiKeyRepository
 from paydesk.db import Database
+from paydesk.deadlines.repository import DeadlineRepository
 from paydesk.disputes.repository import DisputeRepository
+from paydesk.fraud.repository import FraudWarningRepository
 from paydesk.idempotency.repository import IdempotencyRepository
 from paydesk.ledger.repository import LedgerRepository
 from paydesk.notifications.repository import OutboxRepository
@@ -60,6 +62,14 @@ class UnitOfWork:
     @cached_property
     def payouts(self) -> PayoutRepository:
         return PayoutRepository(self._session)
+
+    @cached_property
+    def deadlines(self) -> DeadlineRepository:
+        return DeadlineRepository(self._session)
+
+    @cached_property
+    def fraud_warnings(self) -> FraudWarningRepository:
+        return FraudWarningRepository(self._session)
 
     @cached_property
     def outbox(self) -> OutboxRepository:

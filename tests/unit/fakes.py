@@ -10,6 +10,7 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from paydesk.db import new_id, utcnow
@@ -20,7 +21,7 @@ from paydesk.gateway.fake import FakeGateway
 from paydesk.ledger.models import LedgerEntry, LedgerKind
 from paydesk.notifications.models import ShopWebhookEndpoint
 from paydesk.notifications.repository import Message
-from paydesk.orders.models import Order, OrderItem, OrderStatus
+from paydesk.orders.models import UNPAID_ORDER_STATUSES, Order, OrderItem, OrderStatus
 from paydesk.orders.service import OrderService
 from paydesk.payments.models import Payment, PaymentEvent, PaymentFact, PaymentStatus
 from paydesk.payments.service import FactRecorder, PaymentService
@@ -71,7 +72,26 @@ class FakeOrders:
 
     async def set_statuses(self, statuses: Mapping[str, OrderStatus]) -> None:
         for order_id, status in statuses.items():
-            self.store.orders[order_id].status = status
+            if self.store.orders[order_id].status != OrderStatus.EXPIRED:
+                self.store.orders[order_id].status = status
+
+    async def pay_expired(self, statuses: Mapping[str, OrderStatus]) -> list[str]:
+        expired = [i for i in statuses if self.store.orders[i].status == OrderStatus.EXPIRED]
+        for order_id in expired:
+            self.store.orders[order_id].status = statuses[order_id]
+            self.store.orders[order_id].paid_after_expiry = True
+        return expired
+
+    async def list_expiring(self, now: datetime, *, limit: int) -> list[str]:
+        due = [
+            o
+            for o in self.store.orders.values()
+            if o.status in UNPAID_ORDER_STATUSES and o.expires_at and o.expires_at <= now
+        ]
+        return [o.id for o in sorted(due, key=lambda o: o.expires_at or now)][:limit]
+
+    async def replace_items(self, order: Order, items: list[OrderItem]) -> None:
+        order.items = items
 
 
 class FakePayments:

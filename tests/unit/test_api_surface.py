@@ -19,6 +19,7 @@ from paydesk.openapi import api_routes
 CALLERS = {
     ("POST", "/api/orders"): Caller.SHOP,
     ("GET", "/api/orders/{order_id}"): Caller.SHOP_OR_CHECKOUT,
+    ("PATCH", "/api/orders/{order_id}"): Caller.SHOP,
     ("POST", "/api/payments"): Caller.SHOP_OR_CHECKOUT,
     ("POST", "/api/payments/verify"): Caller.SHOP_OR_CHECKOUT,
     ("GET", "/api/payments/{payment_id}"): Caller.SHOP_OR_CHECKOUT,

@@ -106,6 +106,13 @@ class Gateway(Protocol):
 
     async def retrieve_payment_intent(self, intent_id: str) -> IntentSnapshot: ...
 
+    async def update_payment_intent(
+        self, intent_id: str, *, amount: int, metadata: dict[str, str], idempotency_key: str
+    ) -> IntentSnapshot:
+        """The same PaymentIntent (same id and client secret) for a new amount; Stripe
+        refuses (a Conflict) once its confirmation has gone past the customer."""
+        ...
+
     async def capture_payment_intent(
         self, intent_id: str, *, amount: int | None, idempotency_key: str
     ) -> IntentSnapshot: ...

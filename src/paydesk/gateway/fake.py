@@ -32,6 +32,8 @@ CARDS: dict[str, tuple[str, str]] = {
     "pm_card_visa": ("visa", "4242"),
     "pm_card_mastercard": ("mastercard", "4444"),
 }
+# Stripe takes a new amount only before the customer's confirmation has gone through.
+_UPDATABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 
 
 def _known(payment_method: str) -> None:
@@ -220,6 +222,21 @@ class FakeGateway:
         self.intents[intent_id] = intent
         return intent
 
+    async def update_payment_intent(
+        self, intent_id: str, *, amount: int, metadata: dict[str, str], idempotency_key: str
+    ) -> IntentSnapshot:
+        self._call("update")
+        intent = self.intents[intent_id]
+        if intent.status not in _UPDATABLE:
+            raise refusal(
+                f"This PaymentIntent's amount could not be updated because it has a status of "
+                f"{intent.status}.",
+                code="payment_intent_unexpected_state",
+            )
+        intent = replace(intent, amount=amount, metadata={**(intent.metadata or {}), **metadata})
+        self.intents[intent_id] = intent
+        return intent
+
     async def cancel_payment_intent(
         self, intent_id: str, *, reason: str | None, idempotency_key: str
     ) -> IntentSnapshot:
@@ -230,7 +247,7 @@ class FakeGateway:
                 f"You cannot cancel this PaymentIntent because it has a status of {intent.status}.",
                 code="payment_intent_unexpected_state",
             )
-        intent = replace(intent, status="canceled", amount_capturable=0)
+        intent = replace(intent, status="canceled", amount_capturable=0, cancellation_reason=reason)
         self.intents[intent_id] = intent
         return intent
 

@@ -135,6 +135,17 @@ class StripeGateway:
         )
         return IntentSnapshot.from_stripe(answer)
 
+    async def update_payment_intent(
+        self, intent_id: str, *, amount: int, metadata: dict[str, str], idempotency_key: str
+    ) -> IntentSnapshot:
+        answer = await self._call(
+            "post",
+            f"/v1/payment_intents/{quote(intent_id)}",
+            {"amount": amount, "metadata": metadata, "expand": _EXPAND},
+            idempotency_key,
+        )
+        return IntentSnapshot.from_stripe(answer)
+
     async def capture_payment_intent(
         self, intent_id: str, *, amount: int | None, idempotency_key: str
     ) -> IntentSnapshot:

@@ -47,6 +47,34 @@ class MethodDetails:
 
 
 @dataclass(frozen=True, slots=True)
+class ChargeOutcome:
+    """What Stripe's Radar and the card network said of a charge (its `outcome`): the risk
+    level (`normal`, `elevated`, `highest`), a score where Stripe gives one, the outcome's
+    type (`authorized`, `manual_review`, `blocked`, `issuer_declined`, …), the message for
+    the shop and the rule that decided, if one did."""
+
+    risk_level: str | None
+    risk_score: int | None
+    type: str | None
+    seller_message: str | None
+    rule: str | None
+
+    @classmethod
+    def from_charge(cls, charge: dict[str, Any]) -> ChargeOutcome | None:
+        outcome = charge.get("outcome")
+        if not isinstance(outcome, dict):
+            return None
+        score = outcome.get("risk_score")
+        return cls(
+            risk_level=_string(outcome.get("risk_level")),
+            risk_score=score if isinstance(score, int) and not isinstance(score, bool) else None,
+            type=_string(outcome.get("type")),
+            seller_message=_string(outcome.get("seller_message")),
+            rule=_id(outcome.get("rule")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class FeeDetail:
     """One part of a balance transaction's fee: Stripe's own (`stripe_fee`), a tax on it
     (`tax`), or a platform's (`application_fee`), in the transaction's currency."""
@@ -188,6 +216,10 @@ class IntentSnapshot:
     # (and its balance transaction) expanded.
     method: MethodDetails | None = None
     charge_transaction: BalanceTransactionSnapshot | None = None
+    # What Radar said of that charge, likewise when it was expanded.
+    outcome: ChargeOutcome | None = None
+    # Why it was canceled, once it was: `automatic` when Stripe let an authorization lapse.
+    cancellation_reason: str | None = None
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> IntentSnapshot:
@@ -219,6 +251,8 @@ class IntentSnapshot:
             )
             if isinstance(charge, dict)
             else None,
+            outcome=ChargeOutcome.from_charge(charge) if isinstance(charge, dict) else None,
+            cancellation_reason=_string(obj.get("cancellation_reason")),
         )
 
     @property
@@ -282,6 +316,7 @@ class ChargeSnapshot:
     method: MethodDetails | None = None
     # The money it moved into the balance, when Stripe sent it expanded.
     transaction: BalanceTransactionSnapshot | None = None
+    outcome: ChargeOutcome | None = None
 
     @classmethod
     def from_stripe(cls, obj: dict[str, Any]) -> ChargeSnapshot:
@@ -303,6 +338,7 @@ class ChargeSnapshot:
             transaction=transaction_of(
                 obj.get("balance_transaction"), source_intent=_id(obj.get("payment_intent"))
             ),
+            outcome=ChargeOutcome.from_charge(obj),
         )
 
 
@@ -348,6 +384,31 @@ class DisputeSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlyFraudWarningSnapshot:
+    """A card issuer's early fraud warning (`radar.early_fraud_warning`): the charge it is
+    about, its kind of fraud, and whether it is `actionable` (the charge can still be
+    refunded to avoid a dispute)."""
+
+    id: str
+    charge: str | None
+    payment_intent: str | None
+    fraud_type: str
+    actionable: bool
+    created: int
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> EarlyFraudWarningSnapshot:
+        return cls(
+            id=str(obj["id"]),
+            charge=_id(obj.get("charge")),
+            payment_intent=_id(obj.get("payment_intent")),
+            fraud_type=str(obj.get("fraud_type") or "unknown"),
+            actionable=bool(obj.get("actionable")),
+            created=int(obj.get("created") or 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class OtherObject:
     """An object of a kind paydesk does not read (a customer, a balance, …)."""
 
@@ -361,18 +422,27 @@ Snapshot = (
     | RefundSnapshot
     | DisputeSnapshot
     | PayoutSnapshot
+    | EarlyFraudWarningSnapshot
     | OtherObject
 )
 
 _KINDS: dict[
     str,
-    type[IntentSnapshot | ChargeSnapshot | RefundSnapshot | DisputeSnapshot | PayoutSnapshot],
+    type[
+        IntentSnapshot
+        | ChargeSnapshot
+        | RefundSnapshot
+        | DisputeSnapshot
+        | PayoutSnapshot
+        | EarlyFraudWarningSnapshot
+    ],
 ] = {
     "payment_intent": IntentSnapshot,
     "charge": ChargeSnapshot,
     "refund": RefundSnapshot,
     "dispute": DisputeSnapshot,
     "payout": PayoutSnapshot,
+    "radar.early_fraud_warning": EarlyFraudWarningSnapshot,
 }
 
 

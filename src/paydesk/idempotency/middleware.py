@@ -49,7 +49,7 @@ class IdempotencyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or scope["method"] != "POST"
+            or scope["method"] not in ("POST", "PATCH")
             or not scope["path"].startswith(self.prefix)
         ):
             await self.app(scope, receive, send)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,13 +22,20 @@ from paydesk.notifications.outbox import (
     EmailKind,
     EventType,
     email_payload,
+    order_webhook_payload,
     webhook_payload,
 )
 from paydesk.notifications.repository import Message, OutboxRepository
 from paydesk.notifications.shop_webhooks import subscribed
 from paydesk.orders.models import OrderStatus
 from paydesk.orders.repository import OrderRepository
-from paydesk.payments.changes import DisputeMoved, PaymentState, RefundMoved, StatusChanged
+from paydesk.payments.changes import (
+    DisputeMoved,
+    FraudWarned,
+    PaymentState,
+    RefundMoved,
+    StatusChanged,
+)
 from paydesk.payments.models import PaymentStatus
 
 log = logging.getLogger(__name__)
@@ -90,20 +98,120 @@ async def payment_status_changed(work: NotificationsWork, changes: Sequence[Stat
 def _news(change: StatusChanged) -> tuple[EmailKind | None, list[EventType]]:
     """What the change of status is news of: the e-mail to send, and the shop's events."""
     to_status, from_status = change.to_status, change.from_status
+    paid = [EventType.ORDER_PAID] if change.order_status == OrderStatus.PAID else []
     if to_status == PaymentStatus.SUCCEEDED and from_status in _BEFORE_SUCCESS:
         # A payment held for review (its amount or currency differs from the order's)
         # is news for the shop, but no receipt for the order's amount.
         email = None if change.payment.review_reason else EmailKind.RECEIPT
-        paid = [EventType.ORDER_PAID] if change.order_status == OrderStatus.PAID else []
         return email, [EventType.PAYMENT_SUCCEEDED, *paid]
+    if to_status == PaymentStatus.SUCCEEDED and change.was_held and paid:
+        # Released from review (the order changed to the amount paid): it pays the order now.
+        return EmailKind.RECEIPT, paid
     if to_status == PaymentStatus.PROCESSING and from_status != PaymentStatus.PROCESSING:
         # A bank debit on its way: the customer hears it is, the shop that the order waits.
         return EmailKind.PAYMENT_PROCESSING, [EventType.PAYMENT_PROCESSING]
     if to_status == PaymentStatus.FAILED and from_status != PaymentStatus.FAILED:
         return EmailKind.PAYMENT_FAILED, [EventType.PAYMENT_FAILED]
     if to_status == PaymentStatus.CANCELED and from_status != PaymentStatus.CANCELED:
-        return EmailKind.PAYMENT_CANCELED, [EventType.PAYMENT_CANCELED]
+        # An abandoned checkout's payment is canceled as its order expires: the shop hears
+        # (`order.expired` too), the customer who walked away gets no e-mail of it.
+        abandoned = change.payment.cancellation_reason == "abandoned"
+        return None if abandoned else EmailKind.PAYMENT_CANCELED, [EventType.PAYMENT_CANCELED]
     return None, []
+
+
+async def orders_paid_after_expiry(
+    work: NotificationsWork, changes: Sequence[StatusChanged]
+) -> None:
+    """Orders paid although they had expired (a confirmation raced the expiry): the shop
+    hears, once per order, so it can take back what it released."""
+    notices = [
+        _Notice(
+            change.payment,
+            change.order_status,
+            f"paid_after_expiry:{change.payment.order_id}",
+            None,
+            [EventType.ORDER_PAID_AFTER_EXPIRY],
+            {"paid_after_expiry": True},
+        )
+        for change in changes
+    ]
+    await _queue(work, notices)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiredOrder:
+    """An order that expired unpaid, and its payment, if one was started."""
+
+    order_id: str
+    amount: int
+    currency: str
+    expired_at: datetime
+    payment: PaymentState | None
+
+
+async def orders_expired(work: NotificationsWork, orders: Sequence[ExpiredOrder]) -> None:
+    """The shop hears each expiry once (`order.expired`), to release the order's stock."""
+    if not orders:
+        return
+    try:
+        async with work.session.begin_nested():
+            now = utcnow()
+            endpoints = subscribed(await work.outbox.enabled_endpoints(), EventType.ORDER_EXPIRED)
+            messages: list[Message] = []
+            for order in orders:
+                body = order_webhook_payload(
+                    EventType.ORDER_EXPIRED,
+                    {
+                        "id": order.order_id,
+                        "status": OrderStatus.EXPIRED,
+                        "amount": order.amount,
+                        "currency": order.currency,
+                        "expired_at": order.expired_at.isoformat(),
+                    },
+                    order.payment,
+                    now,
+                )
+                payment_id = order.payment.id if order.payment else None
+                messages.extend(
+                    Message(
+                        Channel.WEBHOOK,
+                        EventType.ORDER_EXPIRED,
+                        f"expired:{order.order_id}",
+                        endpoint.id,
+                        payment_id,
+                        body,
+                    )
+                    for endpoint in endpoints
+                )
+            await work.outbox.queue(messages)
+    except Exception:
+        log.exception("could not queue order.expired for %s", [o.order_id for o in orders])
+
+
+async def fraud_warned(work: NotificationsWork, changes: Sequence[FraudWarned]) -> None:
+    """The shop hears of each early fraud warning once (`payment.fraud_warning`), however
+    often Stripe tells it."""
+    orders = await work.orders.statuses({c.payment.order_id for c in changes})
+    notices = [
+        _Notice(
+            c.payment,
+            orders[c.payment.order_id],
+            f"efw:{c.warning.id}",
+            None,
+            [EventType.PAYMENT_FRAUD_WARNING],
+            {
+                "fraud_warning": {
+                    "id": c.warning.id,
+                    "charge": c.warning.charge,
+                    "fraud_type": c.warning.fraud_type,
+                    "actionable": c.warning.actionable,
+                }
+            },
+        )
+        for c in changes
+    ]
+    await _queue(work, notices)
 
 
 async def refund_moved(work: NotificationsWork, changes: Sequence[RefundMoved]) -> None:

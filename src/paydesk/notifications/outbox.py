@@ -39,6 +39,9 @@ class EventType(StrEnum):
     DISPUTE_OPENED = "dispute.opened"
     DISPUTE_CLOSED = "dispute.closed"
     ORDER_PAID = "order.paid"
+    ORDER_EXPIRED = "order.expired"
+    ORDER_PAID_AFTER_EXPIRY = "order.paid_after_expiry"
+    PAYMENT_FRAUD_WARNING = "payment.fraud_warning"
 
 
 # Stripe's dispute statuses that end it (an inquiry ends as `warning_closed`).
@@ -85,10 +88,32 @@ def webhook_payload(
                 if payment.method_type
                 else None
             ),
+            "cancellation_reason": payment.cancellation_reason,
         },
         "order": {"id": payment.order_id, "status": order_status},
         **extra,
     }
+    return _event_body(event, data, at)
+
+
+def order_webhook_payload(
+    event: EventType, order: dict[str, Any], payment: PaymentState | None, at: datetime
+) -> bytes:
+    """An event about an order as a whole (`order.expired`): the order, and its payment
+    when it has one."""
+    data: dict[str, Any] = {"order": order}
+    if payment is not None:
+        data["payment"] = {
+            "id": payment.id,
+            "status": payment.status,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "stripe_payment_intent_id": payment.stripe_payment_intent_id,
+        }
+    return _event_body(event, data, at)
+
+
+def _event_body(event: EventType, data: dict[str, Any], at: datetime) -> bytes:
     stamp = at.isoformat().replace("+00:00", "Z")
     encoded = orjson.dumps({"type": event, "timestamp": stamp, "data": data})
     assert len(encoded) < MAX_PAYLOAD_BYTES

@@ -30,7 +30,7 @@ class Message:
     kind: str
     cause: str
     recipient: str
-    payment_id: str
+    payment_id: str | None
     payload: bytes
 
 

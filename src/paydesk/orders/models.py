@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from paydesk.db import Base, UTCDateTime, utcnow
@@ -19,6 +19,8 @@ class OrderStatus(StrEnum):
     REFUNDED = "refunded"
     PAYMENT_FAILED = "payment_failed"
     CANCELED = "canceled"
+    # Left unpaid past its `expires_at`: its PaymentIntent is canceled, its stock released.
+    EXPIRED = "expired"
     DISPUTED = "disputed"
 
 
@@ -32,6 +34,11 @@ PAID_ORDER_STATUSES = frozenset(
         OrderStatus.DISPUTED,
     }
 )
+
+
+# Orders in these statuses have not been paid: the shop may still change their items, and
+# they expire when their time to live runs out.
+UNPAID_ORDER_STATUSES = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAYMENT_FAILED})
 
 
 class CaptureMethod(StrEnum):
@@ -50,6 +57,12 @@ class Order(Base):
     capture_method: Mapped[str] = mapped_column(String(16), default=CaptureMethod.AUTOMATIC)
     checkout_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"))
+    # Each change of the items makes the next version; the PaymentIntent follows it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Unpaid past this, the order expires (`PAYDESK_ORDER_TTL` after creation, or the shop's).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+    # Paid although it had expired: a confirmation raced the expiry, and the shop must know.
+    paid_after_expiry: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

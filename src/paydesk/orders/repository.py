@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from paydesk.orders.models import Order, OrderItem, OrderStatus
+from paydesk.orders.models import UNPAID_ORDER_STATUSES, Order, OrderItem, OrderStatus
 
 # The statements of the payment path, built once.
 _BY_ID = select(Order).where(Order.id == bindparam("order_id"))
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 _BY_CHECKOUT_TOKEN = select(Order.id).where(Order.checkout_token_hash == bindparam("token_hash"))
+# Core statements over the table, for updates of many rows by one statement (executemany).
+_ORDERS = cast(Table, Order.__table__)
+_SET_STATUS = (
+    update(_ORDERS)
+    .where(Order.id == bindparam("b_id"), Order.status != OrderStatus.EXPIRED)
+    .values(status=bindparam("b_status"))
+)
 _CUSTOMER_EMAILS = select(Order.id, Order.customer_email).where(
     Order.id.in_(bindparam("order_ids", expanding=True))
 )
@@ -66,8 +75,49 @@ class OrderRepository:
         await self.session.flush()
 
     async def set_statuses(self, statuses: Mapping[str, OrderStatus]) -> None:
-        """Each order (by id) takes its status, in one statement."""
+        """Each order (by id) takes its status, in one statement; an expired order keeps
+        its status (`pay_expired` is the one way out of it)."""
         if statuses:
             await self.session.execute(
-                update(Order), [{"id": i, "status": status} for i, status in statuses.items()]
+                _SET_STATUS, [{"b_id": i, "b_status": status} for i, status in statuses.items()]
             )
+
+    async def pay_expired(self, statuses: Mapping[str, OrderStatus]) -> list[str]:
+        """Of these orders (by id, each with the paid status its payment gives it), those
+        that had expired take their status and are flagged paid after expiry; their ids."""
+        if not statuses:
+            return []
+        expired = list(
+            await self.session.scalars(
+                select(Order.id).where(
+                    Order.id.in_(list(statuses)), Order.status == OrderStatus.EXPIRED
+                )
+            )
+        )
+        if expired:
+            await self.session.execute(
+                update(_ORDERS)
+                .where(Order.id == bindparam("b_id"))
+                .values(status=bindparam("b_status"), paid_after_expiry=True),
+                [{"b_id": i, "b_status": statuses[i]} for i in expired],
+            )
+        return expired
+
+    async def list_expiring(self, now: datetime, *, limit: int) -> list[str]:
+        """Unpaid orders past their `expires_at`, oldest first."""
+        rows = await self.session.scalars(
+            select(Order.id)
+            .where(Order.expires_at <= now, Order.status.in_(UNPAID_ORDER_STATUSES))
+            .order_by(Order.expires_at)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def replace_items(self, order: Order, items: list[OrderItem]) -> None:
+        """The order's items become `items`, and are loaded on it."""
+        await self.session.execute(delete(OrderItem).where(OrderItem.order_id == order.id))
+        for item in items:
+            item.order_id = order.id
+        self.session.add_all(items)
+        await self.session.flush()
+        await self.session.refresh(order, ["items"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, JsonValue, StrictInt, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, JsonValue, StrictInt, StringConstraints
 
 from paydesk.money import MAXIMUM_CHARGE, SUPPORTED_CURRENCIES, format_amount
 from paydesk.orders.models import CaptureMethod, Order
@@ -35,6 +35,18 @@ class OrderCreate(RequestModel):
     )
     customer_email: EmailAddress
     capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the order expires if still unpaid (ISO 8601 with its offset); "
+        "unset, `PAYDESK_ORDER_TTL` after now (24 hours unless configured).",
+    )
+
+
+class OrderUpdate(RequestModel):
+    """The order's new items, replacing the old ones while it is unpaid; the total follows
+    and so does the amount of its PaymentIntent, which keeps its id and client secret."""
+
+    items: Annotated[list[OrderItemIn], Field(min_length=1, max_length=MAX_ITEMS)]
 
 
 class OrderItemOut(BaseModel):
@@ -54,6 +66,11 @@ class OrderOut(BaseModel):
     customer_email: str
     capture_method: str
     items: list[OrderItemOut]
+    version: int = Field(description="1 at creation, one more with each change of the items.")
+    expires_at: datetime | None
+    paid_after_expiry: bool = Field(
+        description="Paid although it had expired: a confirmation raced its expiry."
+    )
     created_at: datetime
 
     @classmethod
@@ -76,6 +93,9 @@ class OrderOut(BaseModel):
                 )
                 for i in order.items
             ],
+            version=order.version,
+            expires_at=order.expires_at,
+            paid_after_expiry=order.paid_after_expiry,
             created_at=order.created_at,
         )
 

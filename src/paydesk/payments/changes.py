@@ -1,6 +1,6 @@
 """What recording a payment's facts changed, as typed values: the payment's status, money
 captured, a refund or a dispute that moved, a dispute's funds withdrawn or reinstated, the
-balance transactions that moved its money.
+balance transactions that moved its money, an early fraud warning on its charge.
 
 Recording facts (payments/recording.py) returns these; each kind maps, in one visible table
 (paydesk/effects.py), to the effects other packages own: the order's status, ledger
@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from paydesk.gateway.types import BalanceTransactionSnapshot, DisputeSnapshot
+from paydesk.gateway.types import (
+    BalanceTransactionSnapshot,
+    DisputeSnapshot,
+    EarlyFraudWarningSnapshot,
+)
 from paydesk.orders.models import OrderStatus
 from paydesk.payments.methods import describe_payment_method
 from paydesk.payments.models import Payment
@@ -33,6 +37,9 @@ class PaymentState:
     # How it is paid (Stripe's type, and in words), once Stripe has said.
     method_type: str | None = None
     method: str | None = None
+    # Stripe's reason, once canceled (`abandoned` when its order expired, `automatic` when
+    # Stripe let the authorization lapse).
+    cancellation_reason: str | None = None
 
     @classmethod
     def of(cls, payment: Payment) -> PaymentState:
@@ -47,19 +54,22 @@ class PaymentState:
             last_error_message=payment.last_error_message,
             method_type=payment.method_type,
             method=describe_payment_method(payment),
+            cancellation_reason=payment.cancellation_reason,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class StatusChanged:
     """The payment's status (or its review) changed; `timeline_id` is the entry saying so,
-    and `order_status` what its order's status now is."""
+    `order_status` what its order's status now is, and `was_held` whether the payment was
+    held for review before (its amount or currency not the order's)."""
 
     payment: PaymentState
     from_status: str | None
     to_status: str
     order_status: OrderStatus
     timeline_id: int
+    was_held: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +120,15 @@ class TransactionsSeen:
     transactions: tuple[BalanceTransactionSnapshot, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class FraudWarned:
+    """A card issuer warned (early fraud warning) that the payment's charge was fraudulent,
+    or Stripe told such a warning again, changed (no longer actionable) or not."""
+
+    payment: PaymentState
+    warning: EarlyFraudWarningSnapshot
+
+
 Change = (
     StatusChanged
     | MoneyCaptured
@@ -117,6 +136,7 @@ Change = (
     | DisputeMoved
     | DisputeFundsMoved
     | TransactionsSeen
+    | FraudWarned
 )
 
 

@@ -16,12 +16,15 @@ from paydesk.payments.schemas import (
     PaymentVerify,
 )
 from paydesk.payments.service import PaymentView
+from paydesk.principals import Customer, Principal
 
 router = APIRouter(prefix="/api/payments", tags=["payments"], route_class=AuthorizedRoute)
 
 
-def _out(view: PaymentView) -> PaymentOut:
-    return PaymentOut.of(view.payment, view.timeline)
+def _out(view: PaymentView, principal: Principal | None = None) -> PaymentOut:
+    """The payment as `principal` may see it (None: the shop)."""
+    for_shop = not isinstance(principal, Customer)
+    return PaymentOut.of(view.payment, view.timeline, for_shop=for_shop)
 
 
 @router.post("", response_model=PaymentOut, responses=errors(402, 404, 502))
@@ -47,7 +50,7 @@ async def start_payment(
         return_url=body.return_url,
         mandate=mandate,
     )
-    return _out(view)
+    return _out(view, principal)
 
 
 @router.post("/verify", response_model=PaymentOut, responses=errors(404, 502))
@@ -55,7 +58,7 @@ async def verify_payment(
     body: PaymentVerify, principal: ShopOrCheckout, services: ServicesDep
 ) -> PaymentOut:
     """Ask Stripe where the payment stands and apply it (after the browser comes back)."""
-    return _out(await services.payments.verify(principal, body.payment_id))
+    return _out(await services.payments.verify(principal, body.payment_id), principal)
 
 
 @router.post("/{payment_id}/capture", response_model=PaymentOut, responses=errors(502))
@@ -80,7 +83,7 @@ async def cancel_payment(payment_id: str, _shop: ShopKey, services: ServicesDep)
 async def get_payment(
     payment_id: str, principal: ShopOrCheckout, services: ServicesDep
 ) -> PaymentOut:
-    return _out(await services.payments.visible_view(principal, payment_id))
+    return _out(await services.payments.visible_view(principal, payment_id), principal)
 
 
 @router.get("", response_model=PaymentList)

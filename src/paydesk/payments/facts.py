@@ -6,8 +6,10 @@ from __future__ import annotations
 from paydesk.gateway.types import (
     ChargeSnapshot,
     DisputeSnapshot,
+    EarlyFraudWarningSnapshot,
     IntentSnapshot,
     OtherObject,
+    PayoutSnapshot,
     RefundSnapshot,
     Snapshot,
 )
@@ -101,5 +103,5 @@ def facts_of(snapshot: Snapshot, observed_at: int, clock: Clock) -> list[Fact]:
         return [refund_fact(snapshot, observed_at, clock)]
     if isinstance(snapshot, DisputeSnapshot):
         return [dispute_fact(snapshot, observed_at, clock)]
-    assert isinstance(snapshot, OtherObject)
+    assert isinstance(snapshot, OtherObject | PayoutSnapshot | EarlyFraudWarningSnapshot)
     return []

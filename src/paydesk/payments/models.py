@@ -49,6 +49,8 @@ class Cause(StrEnum):
     WEBHOOK = "webhook"
     RECONCILE = "reconcile"
     OPERATOR = "operator"
+    # The worker, when an order's or an authorization's time ran out.
+    DEADLINE = "deadline"
 
 
 class Payment(Base):
@@ -91,6 +93,19 @@ class Payment(Base):
     method_last4: Mapped[str | None] = mapped_column(String(4), default=None)
     method_country: Mapped[str | None] = mapped_column(String(2), default=None)
     method_mandate: Mapped[str | None] = mapped_column(String(255), default=None)
+    # When the card was first seen authorized (manual capture): Stripe releases an
+    # authorization it is not asked to capture within seven days of it.
+    authorized_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Stripe's `cancellation_reason` once canceled: `automatic` when Stripe let it lapse.
+    cancellation_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    # What Stripe's Radar said of the charge (its `outcome`), once a charge was made.
+    risk_level: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
+    risk_score: Mapped[int | None] = mapped_column(Integer, default=None)
+    outcome_type: Mapped[str | None] = mapped_column(String(32), default=None)
+    seller_message: Mapped[str | None] = mapped_column(Text, default=None)
+    radar_rule: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The card issuer's early fraud warning (its fraud type), if one came.
+    fraud_warning: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

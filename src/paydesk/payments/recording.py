@@ -11,15 +11,19 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 
+from paydesk.db import utcnow
 from paydesk.gateway.types import (
     BalanceTransactionSnapshot,
+    ChargeOutcome,
     ChargeSnapshot,
+    EarlyFraudWarningSnapshot,
     IntentSnapshot,
     MethodDetails,
 )
 from paydesk.orders.models import OrderStatus
 from paydesk.payments.changes import (
     Change,
+    FraudWarned,
     PaymentState,
     StatusChanged,
     TransactionsSeen,
@@ -35,6 +39,9 @@ from paydesk.payments.models import (
 )
 from paydesk.payments.repository import PaymentRepository
 from paydesk.payments.state import Clock, Derived, Fact, derive_status, order_status_for
+
+# A PaymentIntent in these statuses has a charge that took (or holds) the money.
+_CHARGED = ("succeeded", "requires_capture")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +62,17 @@ class News:
     charge: ChargeSnapshot | None = None
     # The balance transactions the news showed, which moved the payment's money.
     transactions: tuple[BalanceTransactionSnapshot, ...] = ()
+    # The card issuer's early fraud warning, when the news is one.
+    fraud_warning: EarlyFraudWarningSnapshot | None = None
 
     def also_changed(self) -> list[Change]:
         """What the news changes that no fact states, the transactions it showed last."""
-        if not self.transactions:
-            return list(self.also)
-        return [*self.also, TransactionsSeen(PaymentState.of(self.payment), self.transactions)]
+        changes = list(self.also)
+        if self.fraud_warning is not None:
+            changes.append(FraudWarned(PaymentState.of(self.payment), self.fraud_warning))
+        if self.transactions:
+            changes.append(TransactionsSeen(PaymentState.of(self.payment), self.transactions))
+        return changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +90,7 @@ class _Pending:
     payment: PaymentState
     entry: PaymentEvent
     order_status: OrderStatus
+    was_held: bool
 
 
 async def record_news(payments: PaymentRepository, news: Sequence[News]) -> list[Recorded]:
@@ -98,8 +111,16 @@ async def record_news(payments: PaymentRepository, news: Sequence[News]) -> list
         payment = item.payment
         if item.intent is not None:
             _note_decline(payment, item.intent)
+            if item.intent.cancellation_reason:
+                payment.cancellation_reason = item.intent.cancellation_reason[:32]
         if item.charge is not None:
             _note_charge_failure(payment, item.charge)
+        if item.fraud_warning is not None:
+            payment.fraud_warning = item.fraud_warning.fraud_type[:64]
+        if item.intent is not None and item.intent.outcome is not None:
+            _note_outcome(payment, item.intent.outcome, item.intent.status in _CHARGED)
+        if item.charge is not None and item.charge.outcome is not None:
+            _note_outcome(payment, item.charge.outcome, item.charge.status == "succeeded")
         charge_method = item.charge.method if item.charge else None
         for method in (item.intent.method if item.intent else None, charge_method):
             if method is not None:
@@ -124,9 +145,12 @@ async def record_news(payments: PaymentRepository, news: Sequence[News]) -> list
         _forget_past_errors(payment, derived)
         changes: list[Change | _Pending] = []
         if derived.status != payment.status or derived.review_reason != payment.review_reason:
+            was_held = payment.review_reason is not None
             entry = _change_status(payment, derived, item)
             entries.append(entry)
-            changes.append(_Pending(PaymentState.of(payment), entry, order_status_for(derived)))
+            changes.append(
+                _Pending(PaymentState.of(payment), entry, order_status_for(derived), was_held)
+            )
         changes.extend(movements(before, derived, PaymentState.of(payment)))
         changes.extend(item.also_changed())
         slots.append(changes)
@@ -167,6 +191,18 @@ def _note_method(payment: Payment, method: MethodDetails) -> None:
     payment.method_mandate = _short(method.mandate, 255)
 
 
+def _note_outcome(payment: Payment, outcome: ChargeOutcome, charge_succeeded: bool) -> None:
+    """Keeps what Radar said of a charge: its risk, the outcome, and the rule; as with the
+    method, a charge that did not take the money never replaces the one that did."""
+    if not charge_succeeded and payment.status in PAID_PAYMENT_STATUSES:
+        return
+    payment.risk_level = _short(outcome.risk_level, 16)
+    payment.risk_score = outcome.risk_score
+    payment.outcome_type = _short(outcome.type, 32)
+    payment.seller_message = outcome.seller_message
+    payment.radar_rule = _short(outcome.rule, 255)
+
+
 def _short(value: str | None, length: int) -> str | None:
     """Stripe's value, cut to its column (Stripe keeps these short; a longer one is cut
     rather than refused, since it only describes the payment)."""
@@ -201,6 +237,8 @@ def _change_status(payment: Payment, derived: Derived, news: News) -> PaymentEve
     from_status = payment.status
     payment.status = derived.status
     payment.review_reason = derived.review_reason
+    if derived.status == PaymentStatus.REQUIRES_CAPTURE and payment.authorized_at is None:
+        payment.authorized_at = utcnow()
     if derived.status != PaymentStatus.REQUIRES_ACTION:
         payment.next_action_url = None
     return PaymentEvent(
@@ -223,6 +261,7 @@ def _resolved(change: Change | _Pending) -> Change:
         to_status=entry.to_status,
         order_status=change.order_status,
         timeline_id=entry.id,
+        was_held=change.was_held,
     )
 
 

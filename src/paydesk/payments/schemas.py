@@ -83,6 +83,32 @@ class PaymentMethodOut(BaseModel):
         )
 
 
+class FraudSignals(BaseModel):
+    """What Stripe's Radar said of the charge, and the card issuer's early fraud warning."""
+
+    risk_level: str | None = Field(description="normal, elevated or highest (Stripe's).")
+    risk_score: int | None = Field(description="0 to 99, where Stripe gives one.")
+    outcome_type: str | None = Field(description="authorized, manual_review, blocked, …")
+    seller_message: str | None
+    rule: str | None = Field(description="The Radar rule that decided, if one did.")
+    early_fraud_warning: str | None = Field(
+        description="The fraud type of the issuer's early fraud warning, if one came."
+    )
+
+    @classmethod
+    def of(cls, payment: Payment) -> FraudSignals | None:
+        if payment.risk_level is None and payment.fraud_warning is None:
+            return None
+        return cls(
+            risk_level=payment.risk_level,
+            risk_score=payment.risk_score,
+            outcome_type=payment.outcome_type,
+            seller_message=payment.seller_message,
+            rule=payment.radar_rule,
+            early_fraud_warning=payment.fraud_warning,
+        )
+
+
 class PaymentError(BaseModel):
     code: str | None
     message: str | None
@@ -110,12 +136,22 @@ class PaymentOut(BaseModel):
     review_reason: str | None = Field(
         description="Set when Stripe's PaymentIntent does not match the order: not paid."
     )
+    cancellation_reason: str | None = Field(
+        description="Stripe's, once canceled: `abandoned` (its order expired or its "
+        "authorization was released), `automatic` (Stripe let the authorization lapse), …"
+    )
+    fraud: FraudSignals | None = Field(
+        description="Radar's verdict and any early fraud warning; for the shop only (null "
+        "for a checkout token)."
+    )
     created_at: datetime
     updated_at: datetime
     timeline: list[TimelineEntry]
 
     @classmethod
-    def of(cls, payment: Payment, events: list[PaymentEvent]) -> PaymentOut:
+    def of(
+        cls, payment: Payment, events: list[PaymentEvent], *, for_shop: bool = True
+    ) -> PaymentOut:
         return cls(
             id=payment.id,
             order_id=payment.order_id,
@@ -135,6 +171,8 @@ class PaymentOut(BaseModel):
             if payment.last_error_code
             else None,
             review_reason=payment.review_reason,
+            cancellation_reason=payment.cancellation_reason,
+            fraud=FraudSignals.of(payment) if for_shop else None,
             created_at=payment.created_at,
             updated_at=payment.updated_at,
             timeline=[

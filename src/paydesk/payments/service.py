@@ -25,7 +25,7 @@ from paydesk.gateway.types import IntentSnapshot, transactions_of
 from paydesk.money import format_amount, step_refusal
 from paydesk.orders.models import PAID_ORDER_STATUSES, OrderStatus
 from paydesk.orders.repository import OrderRepository
-from paydesk.orders.service import visible_order
+from paydesk.orders.service import expired_refusal, has_expired, visible_order
 from paydesk.payments.changes import Change
 from paydesk.payments.facts import intent_fact
 from paydesk.payments.methods import offered
@@ -324,7 +324,12 @@ class PaymentService(Generic[Work]):
         return await self.apply(payment.id, Observation(intent, now_ms(), Cause.API))
 
     async def capture(
-        self, payment_id: str, *, amount: int | None, operator: str | None = None
+        self,
+        payment_id: str,
+        *,
+        amount: int | None,
+        operator: str | None = None,
+        cause: Cause | None = None,
     ) -> PaymentView:
         """Takes all of an authorized payment, or `amount` of it; the rest is released.
         `operator` names the dashboard operator who asked, for the timeline."""
@@ -338,12 +343,20 @@ class PaymentService(Generic[Work]):
             amount=amount,
             idempotency_key=f"paydesk-{payment.id}-capture-{amount or 'all'}",
         )
-        observation = Observation(intent, now_ms(), asked_by(operator), operator)
+        observation = Observation(intent, now_ms(), cause or asked_by(operator), operator)
         return await self.apply(payment.id, observation)
 
-    async def cancel(self, payment_id: str, *, operator: str | None = None) -> PaymentView:
+    async def cancel(
+        self,
+        payment_id: str,
+        *,
+        operator: str | None = None,
+        reason: str = "requested_by_customer",
+        cause: Cause | None = None,
+    ) -> PaymentView:
         """Releases an authorized payment, or abandons one not paid yet; its order is
-        canceled with it. `operator` names the dashboard operator who asked."""
+        canceled with it (an expired one stays expired). `operator` names the dashboard
+        operator who asked; `reason` is Stripe's `cancellation_reason`."""
         payment = await self._payment(payment_id)
         refusal = cancel_refusal(payment)
         if refusal is not None:
@@ -351,10 +364,11 @@ class PaymentService(Generic[Work]):
         assert payment.stripe_payment_intent_id is not None
         intent = await self.gateway.cancel_payment_intent(
             payment.stripe_payment_intent_id,
-            reason="requested_by_customer",
-            idempotency_key=f"paydesk-{payment.id}-cancel",
+            reason=reason,
+            idempotency_key=f"paydesk-{payment.id}-cancel"
+            + ("" if reason == "requested_by_customer" else f"-{reason}"),
         )
-        observation = Observation(intent, now_ms(), asked_by(operator), operator)
+        observation = Observation(intent, now_ms(), cause or asked_by(operator), operator)
         return await self.apply(payment.id, observation)
 
     async def reconcile(self, *, older_than: timedelta, limit: int = 500) -> int:
@@ -404,6 +418,8 @@ class PaymentService(Generic[Work]):
                 return paid, order.capture_method, True
             if order.status == OrderStatus.CANCELED:
                 raise Conflict(f"Order {order.id} is canceled.", code="order_canceled")
+            if has_expired(order, utcnow()):
+                raise expired_refusal(order)
             payment = await work.payments.get_open_for_order(order.id)
             if payment is None:
                 payment = Payment(

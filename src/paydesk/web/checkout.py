@@ -5,6 +5,7 @@ pay its currency (card; for EUR also SEPA Direct Debit, iDEAL and Bancontact). C
 details go from the browser straight to Stripe (or, offline, to the sandbox speaking Stripe's
 API), never to paydesk: paydesk only receives the PaymentMethod id, as with Stripe.js.
 `GET /checkout/{order_id}/result?token=…` asks Stripe where the payment stands and says so.
+An order left unpaid past its expiry says it has expired, and offers nothing to pay with.
 A missing, wrong or other order's token is a plain 404 page that reveals nothing.
 """
 
@@ -20,10 +21,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from paydesk.db import utcnow
 from paydesk.deps import ServicesDep
 from paydesk.errors import PaydeskError
 from paydesk.money import format_amount
 from paydesk.orders.models import PAID_ORDER_STATUSES, Order, OrderStatus
+from paydesk.orders.service import has_expired
 from paydesk.payments.methods import CARD, METHODS, describe_payment_method, offered
 from paydesk.payments.models import PAID_PAYMENT_STATUSES, Payment, PaymentStatus
 from paydesk.principals import CHECKOUT_LINK_PREFIX, CHECKOUT_TOKEN_PREFIX, Customer
@@ -97,6 +100,7 @@ async def checkout_page(
         "token": token,
         "paid": order.status in PAID_ORDER_STATUSES,
         "canceled": order.status == OrderStatus.CANCELED,
+        "expired": has_expired(order, utcnow()),
         "sandbox": sandbox,
         "api_base": api_base,
         "publishable_key": publishable_key,

@@ -13,6 +13,7 @@ from paydesk.disputes.service import DisputesWork, record_details
 from paydesk.gateway.types import (
     ChargeSnapshot,
     DisputeSnapshot,
+    EarlyFraudWarningSnapshot,
     EventSnapshot,
     IntentSnapshot,
     RefundSnapshot,
@@ -153,6 +154,8 @@ HANDLERS: dict[str, Handler] = {
     "charge.dispute.closed": stated,
     "charge.dispute.funds_withdrawn": withdrawn,
     "charge.dispute.funds_reinstated": reinstated,
+    "radar.early_fraud_warning.created": stated,
+    "radar.early_fraud_warning.updated": stated,
 }
 
 
@@ -196,6 +199,7 @@ async def apply_events(
                 also=handler.also(event, PaymentState.of(payment)),
                 charge=obj if isinstance(obj, ChargeSnapshot) else None,
                 transactions=transactions_of(obj),
+                fraud_warning=obj if isinstance(obj, EarlyFraudWarningSnapshot) else None,
             )
         )
     await recorder.record_all(work, news)

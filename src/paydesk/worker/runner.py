@@ -1,7 +1,8 @@
 """`paydesk worker` (and the in-process worker of `paydesk serve` on SQLite): applies the
 inbox as events arrive, reads Stripe's event list for missed deliveries, reconciles
 payments that have waited too long, reads the balance transactions and payout contents the
-ledger still lacks, and forgets idempotency keys past their 24 hours."""
+ledger still lacks, acts on early fraud warnings, expires unpaid orders and settles lapsing
+authorizations, and forgets idempotency keys past their 24 hours."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from paydesk.deadlines.service import Deadlines
+from paydesk.fraud.service import FraudDesk
 from paydesk.gateway.base import Gateway
 from paydesk.idempotency.service import IdempotencyStore
 from paydesk.ledger.settlement import Settler
@@ -33,6 +36,10 @@ class WorkerSchedule:
     reconcile_every_seconds: float | None = 300.0  # None: never (left to `paydesk reconcile`)
     reconcile_older_than: timedelta = timedelta(minutes=15)
     settle_every_seconds: float | None = 5.0  # None: never (left to `paydesk payouts sync`)
+    # Early fraud warnings decided (and refunded under the threshold); None: never.
+    fraud_every_seconds: float | None = 5.0
+    # Orders expired and lapsing authorizations settled; None: never.
+    deadlines_every_seconds: float | None = 60.0
     purge_every_seconds: float | None = 3600.0  # None: idempotency keys are kept
 
 
@@ -45,6 +52,8 @@ class Worker:
         refunds: RefundService[UnitOfWork],
         settler: Settler[UnitOfWork],
         payouts: PayoutService[UnitOfWork],
+        fraud: FraudDesk[UnitOfWork],
+        deadlines: Deadlines[UnitOfWork],
         units: DatabaseUnits,
         idempotency: IdempotencyStore,
         gateway: Gateway,
@@ -58,6 +67,8 @@ class Worker:
         self.refunds = refunds
         self.settler = settler
         self.payouts = payouts
+        self.fraud = fraud
+        self.deadlines = deadlines
         self.units = units
         self.idempotency = idempotency
         self.gateway = gateway
@@ -82,6 +93,7 @@ class Worker:
 
     async def _apply_inbox(self, stop: asyncio.Event) -> None:
         next_backfill = next_reconcile = next_settle = next_purge = 0.0
+        next_fraud = next_deadlines = 0.0
         while not stop.is_set():
             self.wakeup.clear()
             try:
@@ -103,6 +115,15 @@ class Worker:
                     next_settle = now + settle_every
                     await self.settler.settle()
                     await self.payouts.read_contents()
+                fraud_every = self.schedule.fraud_every_seconds
+                if fraud_every is not None and now >= next_fraud:
+                    next_fraud = now + fraud_every
+                    await self.fraud.act()
+                deadlines_every = self.schedule.deadlines_every_seconds
+                if deadlines_every is not None and now >= next_deadlines:
+                    next_deadlines = now + deadlines_every
+                    await self.deadlines.expire_orders()
+                    await self.deadlines.lapse_authorizations()
                 purge_every = self.schedule.purge_every_seconds
                 if purge_every is not None and now >= next_purge:
                     next_purge = now + purge_every
