@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,13 @@ DEMO_WORKER = WorkerSchedule(
     reconcile_every_seconds=60,
     reconcile_older_than=timedelta(minutes=2),
     settle_every_seconds=1,
+    fraud_every_seconds=1,
 )
+# The demo refunds a payment with an early fraud warning by itself when it is at most this
+# much (minor units: 100.00 USD), as PAYDESK_EFW_AUTO_REFUND_MAX=10000 would.
+DEMO_EFW_AUTO_REFUND_MAX = 10000
+# How long the fraud step waits for the warning to arrive and the worker to refund it.
+FRAUD_WAIT_SECONDS = 15.0
 # How long the payout step waits for paydesk to record Stripe's payouts and read them.
 PAYOUT_WAIT_SECONDS = 30.0
 WALKTHROUGH_END = "# (end of walkthrough)"
@@ -91,6 +98,7 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         # The shop's demo backend listens on loopback, which shop webhooks may not reach
         # unless allowed.
         webhook_allowed_networks=("127.0.0.0/8",),
+        efw_auto_refund_max=DEMO_EFW_AUTO_REFUND_MAX,
     )
     app = create_app(settings, worker=DEMO_WORKER)
     services: Services = app.state.services
@@ -120,6 +128,8 @@ async def run_demo(*, port: int, sandbox_port: int) -> None:
         await _show_webhooks(settings.public_url, shop_key)
         await _refund_dispute_ledger(settings.public_url, sandbox, shop_key, payment_id)
         await _bank_payments(settings.public_url, sandbox, shop_key)
+        await _cart_change(settings.public_url, sandbox.url, shop_key)
+        await _fraud_warning(settings.public_url, sandbox.url, shop_key)
         await _show_notifications(mailbox, shop_backend)
         await _payouts(settings.public_url, sandbox, shop_key)
         await _checkout_link(settings.public_url, shop_key)
@@ -294,6 +304,129 @@ async def _bank_payments(base_url: str, sandbox: SandboxServer, shop_key: str) -
         _say()
 
 
+async def _cart_change(base_url: str, sandbox_url: str, shop_key: str) -> None:
+    """An order whose items change after its payment has started, before it is paid: its
+    PaymentIntent stays the same, and its amount follows the order."""
+    shop = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shop_key}"})
+    stripe_api = httpx.AsyncClient(base_url=sandbox_url, auth=(SANDBOX_SECRET_KEY, ""))
+    async with shop, stripe_api:
+        order = await _post(shop, "/api/orders", {
+            "items": ITEMS[:1], "currency": "usd", "customer_email": "grace@example.com",
+        })  # fmt: skip
+        browser = httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {order['checkout_token']}"}
+        )
+        async with browser:
+            # As the checkout page does on opening: the PaymentIntent is made, not confirmed.
+            started = await _post(browser, "/api/payments", {"order_id": order["id"]})
+            before = await _intent(stripe_api, started["stripe_payment_intent_id"])
+            response = await shop.patch(
+                f"/api/orders/{order['id']}",
+                json={"items": ITEMS},
+                headers={"Idempotency-Key": f"add-a-mug-{order['id']}"},
+            )
+            response.raise_for_status()
+            changed = response.json()
+            payment = (await shop.get(f"/api/payments/{started['id']}")).json()
+            after = await _intent(stripe_api, payment["stripe_payment_intent_id"])
+            _say("10. A cart changes before payment. A customer opens the checkout for 2 T-shirts")
+            _say(f"    ({order['amount_display']}): payment {started['status']}, "
+                 "not confirmed yet. They add a mug, and the shop sends")  # fmt: skip
+            _say(f"    the order's new items (PATCH /api/orders/{{id}}): order version "
+                 f"{changed['version']}, {order['amount_display']} -> "
+                 f"{changed['amount_display']}.")  # fmt: skip
+            _say(f"      PaymentIntent before the change: {before['id']} for "
+                 f"{format_amount(before['amount'], before['currency'])}")  # fmt: skip
+            _say(f"      PaymentIntent after the change:  {after['id']} for "
+                 f"{format_amount(after['amount'], after['currency'])}")  # fmt: skip
+            kept = (after["id"], after["client_secret"]) == (before["id"], before["client_secret"])
+            if kept:
+                _say("    (the same one, updated in place, with the same client secret: the "
+                     "checkout")  # fmt: skip
+                _say("    page the customer has open goes on as it was).")
+            else:
+                _say("    (not the same PaymentIntent and client secret: the page starts over).")
+            method = await _card(stripe_api, "4242424242424242")
+            # The PaymentIntent was made for the checkout page, which takes bank methods too:
+            # Stripe wants to know where a bank's page would send the customer back.
+            paid = await _post(browser, "/api/payments", {
+                "order_id": order["id"], "payment_method": method,
+                "return_url": f"{base_url}/checkout/{order['id']}/result",
+            })  # fmt: skip
+            order_now = (await browser.get(f"/api/orders/{order['id']}")).json()
+            _say(f"    They pay with 4242 4242 4242 4242: payment {paid['status']} for "
+                 f"{paid['amount_display']}, order {order_now['status']}.")  # fmt: skip
+        _say()
+
+
+async def _intent(stripe_api: httpx.AsyncClient, intent_id: str) -> dict[str, Any]:
+    """A PaymentIntent as Stripe has it."""
+    response = await stripe_api.get(f"/v1/payment_intents/{intent_id}")
+    response.raise_for_status()
+    intent: dict[str, Any] = response.json()
+    return intent
+
+
+async def _fraud_warning(base_url: str, sandbox_url: str, shop_key: str) -> None:
+    """A payment the card's issuer then reports as fraud: paydesk records Stripe's early
+    fraud warning, and its worker refunds the payment, as it is under the demo's threshold."""
+    shop = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shop_key}"})
+    stripe_js = httpx.AsyncClient(base_url=sandbox_url, auth=(SANDBOX_SECRET_KEY, ""))
+    async with shop, stripe_js:
+        order = await _post(shop, "/api/orders", {
+            "items": ITEMS, "currency": "usd", "customer_email": "mallory@example.com",
+        })  # fmt: skip
+        method = await _card(stripe_js, "4000000000005423")
+        paid = await _post(
+            shop, "/api/payments", {"order_id": order["id"], "payment_method": method}
+        )
+        limit = format_amount(DEMO_EFW_AUTO_REFUND_MAX, "usd")
+        _say("11. An early fraud warning, refunded automatically. The demo runs with")
+        _say(f"    PAYDESK_EFW_AUTO_REFUND_MAX={DEMO_EFW_AUTO_REFUND_MAX} (minor units: {limit}): "
+             "paydesk's worker refunds")  # fmt: skip
+        _say("    in full a payment of at most that which the card's issuer reports as fraud.")
+        _say(f"    A customer pays {order['amount_display']} with 4000 0000 0000 5423: payment "
+             f"{paid['status']}. Then the card's")  # fmt: skip
+        payment = await _wait_for_payment(
+            shop, paid["id"], lambda p: bool(p["fraud"] and p["fraud"]["early_fraud_warning"])
+        )
+        if payment is None:
+            _say("    issuer reports it, but paydesk had not recorded the early fraud warning")
+            _say(f"    within {FRAUD_WAIT_SECONDS:.0f} s.\n")
+            return
+        fraud_type = payment["fraud"]["early_fraud_warning"]
+        _say("    issuer reports it: Stripe's webhook brings the early fraud warning "
+             f"({fraud_type});")  # fmt: skip
+        _say("    paydesk records it on the payment and tells the shop (payment.fraud_warning).")
+        payment = await _wait_for_payment(shop, paid["id"], lambda p: p["status"] == "refunded")
+        if payment is None:
+            _say(f"    paydesk's worker had not refunded it within {FRAUD_WAIT_SECONDS:.0f} s.\n")
+            return
+        refunds = (await shop.get(f"/api/payments/{paid['id']}/refunds")).json()["data"]
+        refunded = sum(r["amount"] for r in refunds)
+        total = format_amount(refunded, payment["currency"])
+        reasons = ", ".join(sorted({r["reason"] or "none" for r in refunds}))
+        times = f"{len(refunds)} time{'' if len(refunds) == 1 else 's'}"
+        whole = "in full" if refunded == payment["amount"] else "in part"
+        _say(f"    The worker refunds it {whole} before it can become a dispute ({total}, reason")
+        _say(f"    {reasons}): refunded {times}, the payment is now {payment['status']}.")
+        _say()
+
+
+async def _wait_for_payment(
+    shop: httpx.AsyncClient, payment_id: str, done: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any] | None:
+    """The payment once `done` holds for it; None if that takes FRAUD_WAIT_SECONDS."""
+    deadline = asyncio.get_running_loop().time() + FRAUD_WAIT_SECONDS
+    while True:
+        payment: dict[str, Any] = (await shop.get(f"/api/payments/{payment_id}")).json()
+        if done(payment):
+            return payment
+        if asyncio.get_running_loop().time() > deadline:
+            return None
+        await asyncio.sleep(0.1)
+
+
 async def _bank_method(sandbox: httpx.AsyncClient, kind: str, details: dict[str, str]) -> str:
     """A bank PaymentMethod made in the sandbox, as the Payment Element makes one."""
     response = await sandbox.post(
@@ -359,12 +492,13 @@ async def _show_notifications(mailbox: MailSink, backend: ShopBackend) -> None:
     """Waits for the receipt and the shop's webhooks, and shows them."""
     for _ in range(100):
         subjects = [message["Subject"] or "" for _, message in mailbox.messages]
-        last_news = any(kind == "dispute.closed" for kind, _ in backend.received)
-        # One receipt for each order paid above: two by card, one by debit, one by iDEAL.
-        if sum("receipt" in subject.lower() for subject in subjects) >= 4 and last_news:
+        heard = {kind for kind, _ in backend.received}
+        last_news = {"dispute.closed", "payment.fraud_warning", "payment.refunded"} <= heard
+        # One receipt for each order paid above: four by card, one by debit, one by iDEAL.
+        if sum("receipt" in subject.lower() for subject in subjects) >= 6 and last_news:
             break
         await asyncio.sleep(0.1)
-    _say("10. paydesk told people, once each (an outbox written with each change):")
+    _say("12. paydesk told people, once each (an outbox written with each change):")
     for path, message in mailbox.messages:
         _say(f"    e-mail to {message['To']}: {message['Subject']}   ({path})")
     verified = sum(1 for _, ok in backend.received if ok)
@@ -389,11 +523,12 @@ async def _payouts(base_url: str, sandbox: SandboxServer, shop_key: str) -> None
     shop = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shop_key}"})
     stripe_api = httpx.AsyncClient(base_url=sandbox.url, auth=(SANDBOX_SECRET_KEY, ""))
     async with shop, stripe_api:
-        _say("11. Stripe pays the balance out to the shop's bank. The sandbox's clock moves")
-        _say("    three days on (`paydesk sandbox-clock 3d`): the iDEAL payment's money becomes")
-        _say("    available, and Stripe pays out all that is available and not paid out yet; a")
-        _say("    day later (`paydesk sandbox-clock 1d`) the bank has it. Each payout of the demo,")
-        _say("    as paydesk recorded it from Stripe's webhooks, with what it paid out:")
+        _say("13. Stripe pays the balance out to the shop's bank. The sandbox's clock moves")
+        _say("    three days on (`paydesk sandbox-clock 3d`): the money of the iDEAL payment,")
+        _say("    the changed cart and the warned payment (less its refund) becomes available,")
+        _say("    and Stripe pays out all that is available and not paid out yet; a day later")
+        _say("    (`paydesk sandbox-clock 1d`) the bank has it. Each payout of the demo, as")
+        _say("    paydesk recorded it from Stripe's webhooks, with what it paid out:")
         sandbox.advance_clock(3 * 86400)
         sandbox.advance_clock(86400)
         answer = await stripe_api.get("/v1/payouts", params={"limit": 100})
@@ -465,7 +600,7 @@ async def _checkout_link(base_url: str, shop_key: str) -> None:
         euro = await _post(shop, "/api/orders", {
             "items": ITEMS, "currency": "eur", "customer_email": "you@example.com",
         })  # fmt: skip
-    _say("12. Pay for a fresh order in your browser (try 4242 4242 4242 4242, then")
+    _say("14. Pay for a fresh order in your browser (try 4242 4242 4242 4242, then")
     _say("    4000 0000 0000 0002, or 4000 0025 0000 3155 for 3-D Secure):")
     _say(f"    {base_url}/checkout/{order['id']}?token={order['checkout_token']}")
     _say("    or one in euros, by card, SEPA Direct Debit (IBAN DE89 3704 0044 0532 0130 00")
@@ -476,7 +611,7 @@ async def _checkout_link(base_url: str, shop_key: str) -> None:
 
 
 def _dashboard(base_url: str, password: str) -> None:
-    _say("13. Everything above, as an operator sees it: today's payments, each one's story,")
+    _say("15. Everything above, as an operator sees it: today's payments, each one's story,")
     _say("    refunds with a click, the webhook inbox, the payouts. Sign in at")
     _say(f"    {base_url}/dashboard")
     _say(f"    as {DEMO_OPERATOR} with the password {password}")

@@ -1,6 +1,7 @@
-"""`paydesk demo`, as a newcomer meets it: the scripted purchase succeeds, the payouts it
-prints add up to their deposits, every walkthrough command works as printed, and Ctrl-C
-stops it cleanly."""
+"""`paydesk demo`, as a newcomer meets it: the scripted purchase succeeds, a changed cart
+keeps its PaymentIntent, an early fraud warning is refunded once, the payouts it prints add
+up to their deposits, every walkthrough command works as printed, and Ctrl-C stops it
+cleanly."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def assert_dashboard_opens(url: str, email: str, password: str) -> None:
 def assert_payouts_add_up(printed: str) -> None:
     """Every payout printed: the net of its transactions is its amount, and the CSV command
     printed answers transactions whose net column sums to the latest payout's amount."""
-    section = printed.split("11. Stripe pays the balance out")[1].split("\n12. ")[0]
+    section = printed.split("13. Stripe pays the balance out")[1].split("\n14. ")[0]
     payouts = dict(re.findall(r"payout (po_\w+): (\S+) USD, arrival date \S+, Paid", section))
     sums = re.findall(r"net of \d+ transactions?: (\S+) USD = payout (\S+) USD", section)
     assert payouts, section
@@ -80,6 +81,31 @@ def assert_payouts_add_up(printed: str) -> None:
     assert answer.status_code == 200, answer.text
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert sum(Decimal(row["net_decimal"]) for row in rows) == Decimal(payouts[payout_id])
+
+
+def assert_cart_change(printed: str) -> None:
+    """The changed cart: one PaymentIntent, whose amount followed the order, paid in full."""
+    section = printed.split("10. A cart changes before payment.")[1].split("\n11. ")[0]
+    assert "payment pending, not confirmed yet" in section, section
+    assert "order version 2, 39.98 USD -> 51.98 USD." in section, section
+    before = re.search(r"PaymentIntent before the change: (pi_\w+) for 39\.98 USD", section)
+    after = re.search(r"PaymentIntent after the change:  (pi_\w+) for 51\.98 USD", section)
+    assert before is not None, section
+    assert after is not None, section
+    assert before[1] == after[1]
+    assert "the same one, updated in place, with the same client secret" in section
+    assert "payment succeeded for 51.98 USD, order paid." in section
+
+
+def assert_fraud_warning_refunded(printed: str) -> None:
+    """The warned payment: the warning recorded, then refunded in full by the worker, once."""
+    section = printed.split("11. An early fraud warning, refunded automatically.")[1]
+    section = section.split("\n12. ")[0]
+    assert "PAYDESK_EFW_AUTO_REFUND_MAX=10000 (minor units: 100.00 USD)" in section, section
+    assert "4000 0000 0000 5423: payment succeeded." in section, section
+    assert "the early fraud warning (made_with_stolen_card);" in section, section
+    assert "refunds it in full before it can become a dispute (51.98 USD, reason" in section
+    assert "fraudulent): refunded 1 time, the payment is now refunded." in section, section
 
 
 def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
@@ -108,11 +134,14 @@ def test_demo_purchase_walkthrough_and_ctrl_c(tmp_path: Path) -> None:
         assert "the bank settles it: order paid" in printed
         assert "by iDEAL: payment requires_action" in printed
         assert "comes back: order paid" in printed
+        assert_cart_change(printed)
+        assert_fraud_warning_refunded(printed)
         assert "Your receipt for order" in printed
         assert "| We received 51.98 USD for order" in printed
         webhooks = re.search(r"got (\d+) webhooks, (\d+) with a valid", printed)
         assert webhooks is not None
         assert webhooks[1] == webhooks[2] != "0"
+        assert "payment.fraud_warning" in printed.split("the shop's backend got")[1]
         assert_payouts_add_up(printed)
         assert "/checkout/ord_" in printed
         sign_in = re.search(r"(http://\S+/dashboard)\n\s+as (\S+) with the password (\S+)", printed)

@@ -10,20 +10,24 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from paydesk.db import new_id, utcnow
 from paydesk.disputes.models import Dispute
 from paydesk.disputes.service import DisputeService
 from paydesk.effects import apply_effects
+from paydesk.fraud.models import FraudWarning, WarningAction
+from paydesk.fraud.service import FraudDesk
 from paydesk.gateway.fake import FakeGateway
+from paydesk.gateway.types import EarlyFraudWarningSnapshot
 from paydesk.ledger.models import LedgerEntry, LedgerKind
 from paydesk.notifications.models import ShopWebhookEndpoint
 from paydesk.notifications.repository import Message
 from paydesk.orders.models import UNPAID_ORDER_STATUSES, Order, OrderItem, OrderStatus
 from paydesk.orders.service import OrderService
 from paydesk.payments.models import Payment, PaymentEvent, PaymentFact, PaymentStatus
+from paydesk.payments.order_changes import OrderChanges
 from paydesk.payments.service import FactRecorder, PaymentService
 from paydesk.payments.state import Clock, Fact, FactKind
 from paydesk.refunds.models import HOLDING, Refund
@@ -45,6 +49,7 @@ class Store:
     ledger: dict[tuple[str, str], LedgerEntry] = field(default_factory=dict)
     transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     outbox: dict[tuple[str, str, str], Message] = field(default_factory=dict)
+    fraud_warnings: dict[str, FraudWarning] = field(default_factory=dict)
     endpoints: list[ShopWebhookEndpoint] = field(default_factory=list)
 
 
@@ -288,6 +293,39 @@ class FakeOutbox:
         return list(self.store.endpoints)
 
 
+class FakeFraudWarnings:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def record(self, warnings: Sequence[tuple[str, EarlyFraudWarningSnapshot]]) -> None:
+        for payment_id, warning in warnings:
+            row = self.store.fraud_warnings.get(warning.id)
+            if row is None:
+                self.store.fraud_warnings[warning.id] = FraudWarning(
+                    id=warning.id,
+                    payment_id=payment_id,
+                    charge_id=warning.charge,
+                    fraud_type=warning.fraud_type,
+                    actionable=warning.actionable,
+                    created=datetime.fromtimestamp(warning.created, UTC),
+                    action=None,
+                    refund_id=None,
+                    recorded_at=utcnow(),
+                )
+            else:
+                row.actionable = warning.actionable
+
+    async def get(self, warning_id: str, *, for_update: bool = False) -> FraudWarning | None:
+        return self.store.fraud_warnings.get(warning_id)
+
+    async def list_undecided(self, *, limit: int) -> list[FraudWarning]:
+        return [
+            w
+            for w in self.store.fraud_warnings.values()
+            if w.action is None or (w.action == WarningAction.REFUND and w.refund_id is None)
+        ][:limit]
+
+
 class FakeSession:
     """Only what the effects ask of a session: a savepoint, which here keeps nothing apart."""
 
@@ -305,6 +343,7 @@ class FakeWork:
         self.disputes = FakeDisputes(store)
         self.ledger = FakeLedger(store)
         self.outbox = FakeOutbox(store)
+        self.fraud_warnings = FakeFraudWarnings(store)
 
 
 class FakeUnits:
@@ -334,19 +373,24 @@ class InMemory:
     refunds: RefundService[Any]
     disputes: DisputeService[Any]
     recorder: FactRecorder[Any]
+    order_changes: OrderChanges[Any]
+    fraud: FraudDesk[Any]
 
     @classmethod
-    def build(cls) -> InMemory:
+    def build(cls, *, auto_refund_max: int | None = None) -> InMemory:
         units, stripe = FakeUnits(), FakeGateway()
         recorder: FactRecorder[Any] = FactRecorder(apply_effects)
+        refunds: RefundService[Any] = RefundService(units, stripe, recorder)
         return cls(
             units=units,
             stripe=stripe,
             orders=OrderService(units),
             payments=PaymentService(units, stripe, recorder),
-            refunds=RefundService(units, stripe, recorder),
+            refunds=refunds,
             disputes=DisputeService(units, stripe, recorder),
             recorder=recorder,
+            order_changes=OrderChanges(units, stripe, recorder),
+            fraud=FraudDesk(units, refunds, auto_refund_max=auto_refund_max),
         )
 
     @property
