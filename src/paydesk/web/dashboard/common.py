@@ -139,7 +139,7 @@ OperatorDep = Annotated[SignedIn, Depends(current_operator)]
 
 
 async def overview_reads(services: ServicesDep) -> OverviewReadModel:
-    return OverviewReadModel(services.units, services.payouts)
+    return OverviewReadModel(services.units, services.payouts, services.deadlines)
 
 
 async def payment_reads(services: ServicesDep) -> PaymentReadModel:

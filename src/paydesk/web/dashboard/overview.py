@@ -1,6 +1,7 @@
 """The overview at /dashboard: how payments went today and over the last 30 days (UTC), a
 chart of each day, Stripe's fees, open disputes by evidence due date, and what needs an
-operator (payouts that failed or do not reconcile among it).
+operator (payouts that failed or do not reconcile, risky payments, fraud warnings,
+authorizations about to lapse and orders paid after they expired among it).
 
 The figures come from the overview's read model (read_overview.py); the summaries here are
 pure."""
@@ -15,15 +16,25 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from paydesk.db import utcnow
-from paydesk.payments.models import PaymentStatus
+from paydesk.deps import ServicesDep
+from paydesk.payments.models import Payment, PaymentStatus
 from paydesk.web.dashboard.chart import Day, bar_chart
 from paydesk.web.dashboard.common import OperatorDep, OverviewReadsDep, page
-from paydesk.web.dashboard.read_overview import PAYOUT_MARGIN, DayTotal, OpenDispute, Tally
+from paydesk.web.dashboard.read_overview import (
+    LAPSING_LIMIT,
+    LIST_LIMIT,
+    PAYOUT_MARGIN,
+    DayTotal,
+    OpenDispute,
+    Tally,
+)
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 DAYS = 30
 URGENT = timedelta(hours=72)
+# Stripe releases an uncaptured card authorization seven days after it was made.
+STRIPE_RELEASES_AFTER = timedelta(days=7)
 
 COLLECTED = frozenset(
     {
@@ -93,9 +104,22 @@ class DisputeRow:
     urgent: bool
 
 
+@dataclass(frozen=True, slots=True)
+class LapseRow:
+    """An authorization about to be settled without an operator: what happens, and when."""
+
+    payment: Payment
+    at: datetime
+    what: str  # "released in 5 hours", "captured in 20 minutes", "Stripe releases it in 1 day"
+    overdue: bool
+
+
 @router.get("", response_class=HTMLResponse)
-async def overview(request: Request, reads: OverviewReadsDep, operator: OperatorDep) -> Response:
+async def overview(
+    request: Request, reads: OverviewReadsDep, operator: OperatorDep, services: ServicesDep
+) -> Response:
     now = utcnow()
+    settings = services.settings
     today = now.date()
     first_day = today - timedelta(days=DAYS - 1)
     figures = await reads.figures(since=_midnight(first_day), today_start=_midnight(today))
@@ -124,6 +148,12 @@ async def overview(request: Request, reads: OverviewReadsDep, operator: Operator
         "disputes": [_dispute_row(d, now) for d in figures.disputes],
         "attention": figures.attention,
         "payout_margin_days": PAYOUT_MARGIN.days,
+        "lapsing": [
+            lapse_row(p, now, settings.uncaptured_after, settings.uncaptured_action)
+            for p in figures.attention.lapsing[:LIST_LIMIT]
+        ],
+        "lapsing_limit": LAPSING_LIMIT,
+        "uncaptured_action": settings.uncaptured_action,
     }
     return page("overview.html", context, operator=operator, request=request)
 
@@ -228,3 +258,39 @@ def _dispute_row(dispute: OpenDispute, now: datetime) -> DisputeRow:
         return DisputeRow(dispute, "due within a day", urgent=True)
     days = left.days
     return DisputeRow(dispute, f"in {days} day{'s' if days != 1 else ''}", urgent=left < URGENT)
+
+
+def lapse_row(payment: Payment, now: datetime, after: timedelta, action: str) -> LapseRow:
+    """What happens to an authorization left uncaptured, by `action` (the worker releases or
+    captures it `after` its authorization; with `none`, Stripe releases it after seven
+    days), and when, in words."""
+    authorized = payment.authorized_at or payment.created_at
+    if action == "none":
+        at = authorized + STRIPE_RELEASES_AFTER
+        verb, late = "Stripe releases it", "Stripe releases it any moment"
+    else:
+        at = authorized + after
+        done = "captured" if action == "capture" else "released"
+        verb, late = done, f"{done} on the worker's next round"
+    left = at - now
+    if left < timedelta(0):
+        return LapseRow(payment, at, f"{late} (due {duration(-left)} ago)", overdue=True)
+    return LapseRow(payment, at, f"{verb} in {duration(left)}", overdue=False)
+
+
+def duration(span: timedelta) -> str:
+    """`under a minute`, `40 minutes`, `5 hours`, `1 day 3 hours`: rounded down."""
+    minutes = int(span.total_seconds()) // 60
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return _count(minutes, "minute")
+    hours = minutes // 60
+    if hours < 24:
+        return _count(hours, "hour")
+    days, hours = divmod(hours, 24)
+    return _count(days, "day") + (f" {_count(hours, 'hour')}" if hours else "")
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'' if n == 1 else 's'}"

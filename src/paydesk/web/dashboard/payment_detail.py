@@ -1,5 +1,6 @@
-"""One payment's page: its order, money, timeline, Stripe's facts, refunds, disputes, ledger,
-webhook events and notifications, read through the payments' read model (read_payments.py),
+"""One payment's page: its order, money, fraud signals (Radar's rating, early fraud
+warnings), timeline, Stripe's facts, refunds, disputes, ledger, webhook events and
+notifications, read through the payments' read model (read_payments.py),
 and the forms for what an operator may do with it now, offered as the services would allow
 it (`RefundService.refundable`, `capture_refusal`, `cancel_refusal`)."""
 
@@ -15,6 +16,8 @@ from paydesk.db import utcnow
 from paydesk.deps import ServicesDep
 from paydesk.errors import Conflict, PaydeskError
 from paydesk.operators.service import SignedIn
+from paydesk.orders.models import Order, OrderStatus
+from paydesk.payments.models import Payment, PaymentStatus
 from paydesk.payments.service import cancel_refusal, capture_refusal
 from paydesk.refunds.service import REASONS
 from paydesk.web.dashboard.common import OperatorDep, PaymentReadsDep, page
@@ -49,6 +52,43 @@ NOTICES = {
 ALERTS = {
     "refund_failed": "Stripe did not make the refund: its reason is under Refunds.",
 }
+
+# Radar's risk levels, in words; elevated and highest are worth an operator's look.
+RISK_LEVELS = {
+    "normal": "normal",
+    "elevated": "elevated risk",
+    "highest": "highest risk",
+    "not_assessed": "not assessed by Radar",
+}
+RISKY = frozenset({"elevated", "highest"})
+CANCELLATION_REASONS = {
+    "automatic": "Stripe let the authorization lapse",
+    "requested_by_customer": "requested by the customer",
+}
+
+
+def risk_in_words(level: str | None) -> str:
+    if level is None:
+        return "not known: Stripe has not rated a charge of this payment"
+    return RISK_LEVELS.get(level, level.replace("_", " "))
+
+
+def cancellation_in_words(payment: Payment, order: Order) -> str | None:
+    """Why a canceled payment was canceled, from Stripe's `cancellation_reason`: `abandoned`
+    is paydesk's when the order expired unpaid, or when an authorization was released
+    because nobody captured it in time."""
+    if payment.status != PaymentStatus.CANCELED:
+        return None
+    reason = payment.cancellation_reason
+    if reason is None:
+        return "not given"
+    if reason == "abandoned":
+        if order.status == OrderStatus.EXPIRED:
+            return "abandoned: the order expired"
+        if payment.authorized_at is not None:
+            return "abandoned: the authorization was released, not captured in time"
+        return "abandoned"
+    return CANCELLATION_REASONS.get(reason, reason.replace("_", " "))
 
 
 @router.get("/payments/{payment_id}", response_class=HTMLResponse)
@@ -125,6 +165,10 @@ async def render_payment(
         "refundable": refundable,
         "can_capture": capture_refusal(record.payment, None) is None,
         "can_cancel": cancel_refusal(record.payment) is None,
+        "risk": risk_in_words(record.payment.risk_level),
+        "risky": record.payment.risk_level in RISKY,
+        "cancellation": cancellation_in_words(record.payment, record.order),
+        "refund_ids": {refund.id for refund in record.refunds},
         "reasons": REASONS,
         "action": form.get("action", ""),
         "typed_amount": form.get("amount", ""),

@@ -6,7 +6,9 @@ were paid out, from the ledger; Stripe's fees by the day their balance transacti
 Open disputes and what needs an operator (dead or failing webhook events, flagged events,
 undelivered notifications, disabled shop endpoints) are read as they stand; so is what does
 not reconcile (failed payouts, payouts that do not add up, charges never paid out), which
-the payout service decides. Summing them up for the page is overview.py's.
+the payout service decides, and what Radar, card issuers and deadlines raise (read_risks.py;
+authorizations about to lapse, as the deadlines service finds them). Summing them up for the
+page is overview.py's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.db import Units
+from paydesk.deadlines.service import Deadlines
 from paydesk.disputes.models import Dispute
 from paydesk.ledger.models import BalanceTransaction, LedgerKind
 from paydesk.ledger.repository import Total, Window
@@ -33,10 +36,20 @@ from paydesk.payments.state import DISPUTE_OPEN
 from paydesk.payouts.models import Payout
 from paydesk.payouts.service import PayoutService, PayoutView
 from paydesk.unit_of_work import UnitOfWork
+from paydesk.web.dashboard.read_risks import (
+    Capped,
+    OperatorWarning,
+    PaidAfterExpiry,
+    RiskyPayment,
+    operator_warnings,
+    paid_after_expiry,
+    risky_payments,
+)
 from paydesk.webhooks.models import EventStatus, InboxEvent
 
 REFUND_KINDS = frozenset({LedgerKind.REFUND, LedgerKind.REFUND_REVERSAL})
 LIST_LIMIT = 10
+LAPSING_LIMIT = 50
 # How long after it became available a charge may wait for its payout before it needs a look.
 PAYOUT_MARGIN = timedelta(days=3)
 
@@ -133,6 +146,12 @@ class Attention:
     failed_payouts: list[Payout] = field(default_factory=list)
     mismatched_payouts: list[PayoutView] = field(default_factory=list)
     unpaid_charges: list[UnpaidCharge] = field(default_factory=list)
+    risky_payments: Capped[RiskyPayment] = field(default_factory=Capped)
+    fraud_warnings: Capped[OperatorWarning] = field(default_factory=Capped)
+    # Authorizations the worker acts on (or Stripe releases) soon, soonest first: at most
+    # `LAPSING_LIMIT` of them.
+    lapsing: list[Payment] = field(default_factory=list)
+    paid_after_expiry: Capped[PaidAfterExpiry] = field(default_factory=Capped)
 
     @property
     def anything(self) -> bool:
@@ -144,6 +163,17 @@ class Attention:
             or self.retrying_notifications
             or self.disabled_endpoints
             or self.payouts_amiss
+            or self.risks
+        )
+
+    @property
+    def risks(self) -> bool:
+        """Fraud signals or deadlines to look at."""
+        return bool(
+            self.risky_payments.total
+            or self.fraud_warnings.total
+            or self.lapsing
+            or self.paid_after_expiry.total
         )
 
     @property
@@ -168,17 +198,24 @@ class Figures:
 class OverviewReadModel:
     """The overview's figures, read across payments, the ledger, disputes, the inbox and the
     outbox in one unit of work that only reads; what does not reconcile, as the payout
-    service finds it."""
+    service finds it; authorizations about to lapse, as the deadlines service finds them."""
 
-    def __init__(self, units: Units[UnitOfWork], payouts: PayoutService[UnitOfWork]) -> None:
+    def __init__(
+        self,
+        units: Units[UnitOfWork],
+        payouts: PayoutService[UnitOfWork],
+        deadlines: Deadlines[UnitOfWork],
+    ) -> None:
         self.units = units
         self.payouts = payouts
+        self.deadlines = deadlines
 
     async def figures(self, *, since: datetime, today_start: datetime) -> Figures:
         """Payments created, refunds paid out and Stripe's fees since `since`, refunds and
         fees since `today_start`, open disputes, and what needs attention (events flagged
         since `since`)."""
         reconciling = await self.payouts.needs_attention(margin=PAYOUT_MARGIN)
+        lapsing = await self.deadlines.lapsing(limit=LAPSING_LIMIT)
         async with self.units.reading() as work:
             month_refunds = await work.ledger.totals(Window(start=since))
             today_refunds = await work.ledger.totals(Window(start=today_start))
@@ -196,6 +233,14 @@ class OverviewReadModel:
                     failed_payouts=reconciling.failed,
                     mismatched_payouts=reconciling.mismatched,
                     unpaid_charges=await _unpaid_charges(work.session, reconciling.never_paid_out),
+                    risky_payments=await risky_payments(
+                        work.session, since=since, limit=LIST_LIMIT
+                    ),
+                    fraud_warnings=await operator_warnings(work.session, limit=LIST_LIMIT),
+                    lapsing=lapsing,
+                    paid_after_expiry=await paid_after_expiry(
+                        work.session, since=since, limit=LIST_LIMIT
+                    ),
                 ),
             )
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from paydesk.db import Units
 from paydesk.disputes.models import Dispute
+from paydesk.fraud.models import FraudWarning
 from paydesk.ledger.models import LedgerKind
 from paydesk.ledger.repository import Row, SettlementTotal
 from paydesk.notifications.models import DeliveryAttempt
@@ -89,6 +90,7 @@ class PaymentRow:
     method_bank: str | None
     method_last4: str | None
     method_country: str | None
+    risk_level: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,7 @@ class PaymentRecord:
     facts: list[FactLine]
     refunds: Sequence[Refund]
     disputes: Sequence[Dispute]
+    fraud_warnings: list[FraudWarning]  # the card issuers' early fraud warnings, oldest first
     ledger: list[LedgerLine]
     amounts: Amounts
     settled: list[SettlementTotal]  # its entries whose balance transaction is known
@@ -183,6 +186,7 @@ class PaymentReadModel:
             Payment.method_bank,
             Payment.method_last4,
             Payment.method_country,
+            Payment.risk_level,
         )
         query = search.where(columns).limit(limit)
         if after_id is not None:
@@ -222,6 +226,7 @@ class PaymentReadModel:
             facts = await work.payments.fact_rows(payment.id)
             refunds = await work.refunds.list_for_payment(payment.id)
             disputes = await work.disputes.list_for_payment(payment.id)
+            fraud_warnings = await work.fraud_warnings.list_for_payment(payment.id)
             ledger = _running(await work.ledger.for_payment(payment.id))
             named = {f.stripe_event_id for f in facts} | {e.stripe_event_id for e in timeline}
             events = await _events(work, payment, {i for i in named if i is not None})
@@ -233,6 +238,7 @@ class PaymentReadModel:
             facts=[FactLine(f, datetime.fromtimestamp(f.observed_at / 1000, UTC)) for f in facts],
             refunds=refunds,
             disputes=disputes,
+            fraud_warnings=fraud_warnings,
             ledger=ledger,
             amounts=_amounts(payment, ledger, refunds),
             settled=settled(ledger),
