@@ -72,7 +72,7 @@ async def test_a_sepa_debit_is_under_way_then_paid_when_the_bank_settles(
     row = page.get_by_role("row").filter(has_text=order["id"])
     assert "SEPA Direct Debit · DE •••• 3000" in await row.inner_text()
     await row.get_by_role("link").first.click()
-    details = await page.locator("dl").first.inner_text()
+    details = await page.locator("#payment-facts").inner_text()
     assert "SEPA Direct Debit · DE •••• 3000" in details
     assert re.search(r"SEPA mandate\s+mandate_", details), details
 

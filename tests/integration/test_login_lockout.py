@@ -4,11 +4,14 @@ is checked, so argon2 checks at most `MAX_FAILED_LOGINS` passwords before the lo
 from __future__ import annotations
 
 import asyncio
+import functools
+import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import update
 
 from paydesk.db import Database, utcnow
@@ -43,6 +46,18 @@ async def browser(api: Api) -> AsyncIterator[httpx.AsyncClient]:
     await api.services.operators.create(OPERATOR_EMAIL, OPERATOR_PASSWORD)
     async with httpx.AsyncClient(transport=api.transport, base_url="http://paydesk.test") as client:
         yield client
+
+
+@pytest.fixture
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id at its lowest cost (8 KiB, 1 pass) instead of 64 MiB and 3 passes: for the
+    tests whose guesses go one after another, where what a check costs changes nothing they
+    prove. The parallel guesses keep the real cost: checks that last are what lets guesses
+    overlap. Requested before `browser`, so that the operator's hash is a cheap one too."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(service, "_hasher", cheap)
+    unknown = functools.cache(lambda: cheap.hash(secrets.token_urlsafe(16)))
+    monkeypatch.setattr(service, "_unknown_account_hash", unknown)
 
 
 async def post_login(client: httpx.AsyncClient, password: str) -> int:
@@ -116,6 +131,7 @@ async def test_parallel_guesses_check_at_most_five_passwords_and_lock_the_accoun
     ids=["right-first", "right-fifth"],
 )
 async def test_guesses_made_while_the_right_password_is_checked_still_lock_the_account(
+    cheap_argon2: None,
     api: Api,
     browser: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
@@ -148,7 +164,7 @@ async def test_guesses_made_while_the_right_password_is_checked_still_lock_the_a
 
 
 async def test_five_wrong_passwords_in_a_row_lock_the_account_and_stop_the_checks(
-    browser: httpx.AsyncClient, checked: list[str]
+    cheap_argon2: None, browser: httpx.AsyncClient, checked: list[str]
 ) -> None:
     statuses = [await sign_in(browser, f"guess {n}") for n in range(MAX_FAILED_LOGINS)]
     assert statuses == [401] * (MAX_FAILED_LOGINS - 1) + [429]
@@ -158,6 +174,7 @@ async def test_five_wrong_passwords_in_a_row_lock_the_account_and_stop_the_check
 
 
 async def test_a_right_password_before_the_fifth_wrong_one_starts_the_count_again(
+    cheap_argon2: None,
     browser: httpx.AsyncClient,
 ) -> None:
     for n in range(MAX_FAILED_LOGINS - 1):
@@ -168,7 +185,7 @@ async def test_a_right_password_before_the_fifth_wrong_one_starts_the_count_agai
 
 
 async def test_when_the_lock_ends_five_more_guesses_are_allowed(
-    api: Api, browser: httpx.AsyncClient
+    cheap_argon2: None, api: Api, browser: httpx.AsyncClient
 ) -> None:
     for n in range(MAX_FAILED_LOGINS):
         await sign_in(browser, f"guess {n}")
@@ -181,7 +198,7 @@ async def test_when_the_lock_ends_five_more_guesses_are_allowed(
 
 
 async def test_a_password_replaced_while_it_is_checked_does_not_sign_in(
-    api: Api, browser: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    cheap_argon2: None, api: Api, browser: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     verify = service._verify
 
