@@ -22,7 +22,7 @@ run: $(STAMP) ## start paydesk on SQLite with the offline Stripe sandbox, and a 
 	$(BIN)/paydesk demo
 
 test: $(STAMP) ## run every test (PostgreSQL ones too when it is reachable)
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n 3
 
 lint: $(STAMP) ## ruff, mypy, import-linter (the layers) and deptry (the dependencies)
 	$(BIN)/ruff check src tests bench scripts
