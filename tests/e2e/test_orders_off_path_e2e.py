@@ -488,6 +488,12 @@ async def test_an_early_fraud_warning_is_refunded_once_however_often_it_is_told(
             if intent_id in str(e.data.object)
         ]
         assert len(events) >= 4
+
+        async def all_stored() -> bool:
+            return all([await desks[0].events.get(event_id) for event_id in events])
+
+        # The refund's own events are still on their way: replay once every one is here.
+        await eventually(all_stored, "every event of the payment in the inbox")
         assert await desks[0].events.replay(event_ids=events) == len(events)
         await desks[0].processor.drain()
         await desks[1].fraud.act()
