@@ -371,9 +371,21 @@ async def test_an_authorization_stripe_lets_lapse_cancels_the_order_and_tells_th
     paydesk: Paydesk,
     shop: httpx.AsyncClient,
     services: Services,
+    paydesk_settings: Settings,
     sandbox: SandboxServer,
 ) -> None:
     payment = await authorize(paydesk)
+    # Left to Stripe, the dashboard warns a day before Stripe's seven days end.
+    left = build(
+        dataclasses.replace(paydesk_settings, uncaptured_action="none"), database=paydesk.db
+    )
+    try:
+        assert await left.deadlines.lapsing(now=utcnow() + timedelta(days=5, hours=23)) == []
+        warned = await left.deadlines.lapsing(now=utcnow() + timedelta(days=6, minutes=1))
+        assert [p.id for p in warned] == [payment["id"]]
+        assert await left.deadlines.lapse_authorizations(now=utcnow() + timedelta(days=8)) == 0
+    finally:
+        await left.gateway.close()
     await advance_clock(sandbox, 7 * 86_400 + 60)
 
     async def canceled() -> dict[str, Any] | None:

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # How long before an authorization is acted on the dashboard warns of it.
 WARNING_AHEAD = timedelta(days=1)
+# Stripe releases a card authorization not captured within this.
+STRIPE_RELEASES_AFTER = timedelta(days=7)
 
 
 class DeadlinesWork(PaymentsWork, NotificationsWork, Protocol):
@@ -143,7 +145,9 @@ class Deadlines(Generic[Work]):
         return acted
 
     async def lapsing(self, *, now: datetime | None = None, limit: int = 50) -> list[Payment]:
-        """Authorizations that the worker will act on (or Stripe release) within a day."""
-        moment = (now or utcnow()) - self.uncaptured_after + WARNING_AHEAD
+        """Authorizations that the worker will act on within a day, or, when it leaves them
+        to Stripe (`none`), that Stripe will release within a day."""
+        after = STRIPE_RELEASES_AFTER if self.uncaptured_action == "none" else self.uncaptured_after
+        moment = (now or utcnow()) - after + WARNING_AHEAD
         async with self.units.reading() as work:
             return await work.deadlines.list_authorized_before(moment, limit=limit)
