@@ -71,13 +71,3 @@ class FraudWarningRepository:
             .order_by(FraudWarning.created)
         )
         return list(rows)
-
-    async def list_for_operator(self, *, limit: int) -> list[FraudWarning]:
-        """Warnings left to the operator, newest first."""
-        rows = await self.session.scalars(
-            select(FraudWarning)
-            .where(FraudWarning.action == WarningAction.OPERATOR)
-            .order_by(FraudWarning.created.desc())
-            .limit(limit)
-        )
-        return list(rows)
